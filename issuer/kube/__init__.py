@@ -1,0 +1,1 @@
+"""Kubernetes adapter: the only package that imports the `kubernetes` client."""

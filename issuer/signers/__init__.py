@@ -1,0 +1,1 @@
+"""Signers: SelfSigned, CA and ACME issuer setup (is the Issuer Ready?) and signing of requests."""

@@ -1,0 +1,248 @@
+"""The small machinery behind the typed API views: wire names, parsing dicts into frozen dataclasses, and back.
+
+Every type in `issuer.api.types` is a frozen dataclass deriving from `Model`. A field's wire name is its
+camelCase form (``dns_names`` -> ``dnsNames``) unless the field's metadata names it (``wire("isCA")``).
+Parsing never raises on odd input of a field: it records a `Violation` in the Kubernetes style
+(``spec.dnsNames[0]: Invalid value: 5: must be a string``) and leaves the field at its default, so a
+manifest with many problems reports all of them at once. `parse` raises `InvalidObject` when any were found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+JSON = Any  # an arbitrary JSON value kept as it was written (e.g. podTemplate, webhook config)
+
+
+@dataclasses.dataclass(frozen=True)
+class Violation:
+    """One field-path violation, formatted like the Kubernetes API server's field errors."""
+
+    field: str
+    kind: str  # "Required value", "Invalid value", "Unsupported value", "Forbidden", "Duplicate value", "Too long"
+    detail: str = ""
+    value: Any = dataclasses.field(default=None, compare=False)
+    has_value: bool = dataclasses.field(default=False, compare=False)
+
+    def __str__(self) -> str:
+        text = f"{self.field}: {self.kind}"
+        if self.has_value:
+            text += f": {render_value(self.value)}"
+        if self.detail:
+            text += f": {self.detail}"
+        return text
+
+
+def render_value(value: Any) -> str:
+    """Render a value as Go's field errors do: strings quoted, others as JSON."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def required(field: str, detail: str = "") -> Violation:
+    return Violation(field, "Required value", detail)
+
+
+def invalid(field: str, value: Any, detail: str) -> Violation:
+    return Violation(field, "Invalid value", detail, value, True)
+
+
+def unsupported(field: str, value: Any, supported: typing.Iterable[str]) -> Violation:
+    listed = ", ".join(json.dumps(s) for s in supported)
+    return Violation(field, "Unsupported value", f"supported values: {listed}", value, True)
+
+
+def forbidden(field: str, detail: str) -> Violation:
+    return Violation(field, "Forbidden", detail)
+
+
+def duplicate(field: str, value: Any) -> Violation:
+    return Violation(field, "Duplicate value", "", value, True)
+
+
+def too_long(field: str, value: Any, limit: int) -> Violation:
+    return Violation(field, "Too long", f"must have at most {limit} bytes", value, True)
+
+
+class InvalidObject(ValueError):
+    """An object that could not be parsed or failed validation; carries every violation found."""
+
+    def __init__(self, kind: str, name: str, violations: typing.Sequence[Violation]) -> None:
+        self.kind = kind
+        self.name = name
+        self.violations = tuple(violations)
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        causes = [str(v) for v in self.violations]
+        joined = causes[0] if len(causes) == 1 else "[" + ", ".join(causes) + "]"
+        return f'{self.kind} "{self.name}" is invalid: {joined}'
+
+
+def wire(name: str, **kwargs: Any) -> Any:
+    """A dataclass field whose wire (JSON) name is not the plain camelCase of the attribute."""
+    metadata = {"wire": name}
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+M = TypeVar("M", bound="Model")
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """Base of every typed view: `from_wire` / `to_wire` with camelCase names."""
+
+    _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
+
+    @classmethod
+    def _wire_fields(cls) -> tuple[tuple[str, str, Any, Any], ...]:
+        """(attribute, wire name, type hint, zero value) for each field, computed once per class."""
+        cached = Model._fields_cache.get(cls)
+        if cached is None:
+            hints = typing.get_type_hints(cls)
+            cached = tuple(
+                (f.name, f.metadata.get("wire", camel(f.name)), hints[f.name], _zero(f))
+                for f in dataclasses.fields(cls)
+                if not f.name.startswith("_")
+            )
+            Model._fields_cache[cls] = cached
+        return cached
+
+    @classmethod
+    def from_wire(cls: type[M], data: Any, path: str = "", errors: list[Violation] | None = None) -> M:
+        """Build from a JSON-like dict, recording type problems in `errors` (or raising when None)."""
+        own: list[Violation] = [] if errors is None else errors
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            own.append(invalid(path or "<root>", _type_name(data), "must be an object"))
+            data = {}
+        kwargs: dict[str, Any] = {}
+        for attr, name, hint, _zero_value in cls._wire_fields():
+            if name not in data:
+                continue
+            value = _parse(data[name], hint, _join(path, name), own)
+            if value is not _SKIP:
+                kwargs[attr] = value
+        obj = cls(**kwargs)
+        if errors is None and own:
+            raise InvalidObject(cls.__name__, "", own)
+        return obj
+
+    def to_wire(self) -> dict[str, Any]:
+        """Back to a JSON-like dict; fields at their zero value are left out (Go's omitempty)."""
+        out: dict[str, Any] = {}
+        for attr, name, _hint, zero in self._wire_fields():
+            raw = getattr(self, attr)
+            if raw is None or (raw == zero and name not in _ALWAYS):
+                continue
+            value = _dump(raw)
+            if value in ({}, []):
+                continue
+            out[name] = value
+        return out
+
+
+_SKIP = object()
+_ALWAYS = frozenset({"apiVersion", "kind"})
+
+
+def _zero(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _parse(value: Any, hint: Any, path: str, errors: list[Violation]) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if value is None:
+            return None
+        if len(non_none) == 1:
+            return _parse(value, non_none[0], path, errors)
+        return value
+    if hint is Any:
+        return value
+    if value is None:
+        return _SKIP
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            errors.append(invalid(path, value, "must be a list"))
+            return _SKIP
+        item = args[0]
+        parsed = [_parse(v, item, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+        return tuple(p for p in parsed if p is not _SKIP)
+    if origin in (dict, Mapping) or hint is dict:
+        if not isinstance(value, Mapping):
+            errors.append(invalid(path, value, "must be an object"))
+            return _SKIP
+        if args and args[1] is str:
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                if not isinstance(v, str):
+                    errors.append(invalid(f"{path}.{k}", v, "must be a string"))
+                    continue
+                out[str(k)] = v
+            return out
+        return dict(value)
+    if isinstance(hint, type) and issubclass(hint, Model):
+        if not isinstance(value, Mapping):
+            errors.append(invalid(path, value, "must be an object"))
+            return _SKIP
+        return hint.from_wire(value, path, errors)
+    if hint is bool:
+        if not isinstance(value, bool):
+            errors.append(invalid(path, value, "must be a boolean"))
+            return _SKIP
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            errors.append(invalid(path, value, "must be an integer"))
+            return _SKIP
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            errors.append(invalid(path, value, "must be a string"))
+            return _SKIP
+        return value
+    return value
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_wire()
+    if isinstance(value, tuple):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value

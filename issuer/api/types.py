@@ -1,0 +1,665 @@
+"""Typed views of the six cert-manager kinds (Certificate, CertificateRequest, Issuer, ClusterIssuer,
+Order, Challenge) and the few core pieces they refer to.
+
+Frozen dataclasses built from the wire dicts with `parse_*` (or `Kind.from_wire`) and turned back with
+`to_wire()`. Field names are snake_case; their camelCase wire names follow from `issuer.api.model`.
+Values are kept as written (durations stay Go duration strings, empty kind/group stay empty): defaults
+live in `issuer.api.defaults` and rules in `issuer.api.validation`, so these types stay a faithful view.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from typing import Any, TypeVar
+
+from issuer.api import constants as c
+from issuer.api.model import JSON, InvalidObject, Model, Violation, invalid, wire
+
+# ---------------------------------------------------------------------------------------------------------
+# Common pieces
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnerReference(Model):
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    uid: str = ""
+    controller: bool | None = None
+    block_owner_deletion: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectMeta(Model):
+    name: str = ""
+    generate_name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    resource_version: str = ""
+    generation: int = 0
+    creation_timestamp: str = ""
+    deletion_timestamp: str = ""
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+    owner_references: tuple[OwnerReference, ...] = ()
+    finalizers: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuerRef(Model):
+    name: str = ""
+    kind: str = ""
+    group: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalObjectReference(Model):
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretKeySelector(Model):
+    name: str = ""
+    key: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition(Model):
+    type: str = ""
+    status: str = ""
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = ""
+    observed_generation: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Certificate
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretTemplate(Model):
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class X509Subject(Model):
+    organizations: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    organizational_units: tuple[str, ...] = ()
+    localities: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    street_addresses: tuple[str, ...] = ()
+    postal_codes: tuple[str, ...] = ()
+    serial_number: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class OtherName(Model):
+    oid: str = ""
+    utf8_value: str = wire("utf8Value", default="")
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificatePrivateKey(Model):
+    algorithm: str = ""
+    size: int | None = None
+    encoding: str = ""
+    rotation_policy: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class JKSKeystore(Model):
+    create: bool = False
+    alias: str | None = None
+    password_secret_ref: SecretKeySelector | None = None
+    password: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PKCS12Keystore(Model):
+    create: bool = False
+    profile: str = ""
+    password_secret_ref: SecretKeySelector | None = None
+    password: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateKeystores(Model):
+    jks: JKSKeystore | None = None
+    pkcs12: PKCS12Keystore | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AdditionalOutputFormat(Model):
+    type: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class NameConstraintItem(Model):
+    dns_domains: tuple[str, ...] = wire("dnsDomains", default=())
+    ip_ranges: tuple[str, ...] = wire("ipRanges", default=())
+    email_addresses: tuple[str, ...] = ()
+    uri_domains: tuple[str, ...] = wire("uriDomains", default=())
+
+
+@dataclasses.dataclass(frozen=True)
+class NameConstraints(Model):
+    critical: bool = False
+    permitted: NameConstraintItem | None = None
+    excluded: NameConstraintItem | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RenewalWindow(Model):
+    timezone: str = ""
+    window_duration: str = ""
+    cron: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Renewal(Model):
+    policy: str = ""
+    windows: tuple[RenewalWindow, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateSpec(Model):
+    secret_name: str = ""
+    secret_template: SecretTemplate | None = None
+    common_name: str = ""
+    literal_subject: str = ""
+    subject: X509Subject | None = None
+    dns_names: tuple[str, ...] = wire("dnsNames", default=())
+    ip_addresses: tuple[str, ...] = wire("ipAddresses", default=())
+    uris: tuple[str, ...] = ()
+    email_addresses: tuple[str, ...] = ()
+    other_names: tuple[OtherName, ...] = ()
+    duration: str = ""
+    renew_before: str = ""
+    renew_before_percentage: int | None = None
+    renewal: Renewal | None = None
+    issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
+    is_ca: bool = wire("isCA", default=False)
+    usages: tuple[str, ...] = ()
+    private_key: CertificatePrivateKey | None = None
+    signature_algorithm: str = ""
+    encode_usages_in_request: bool | None = None
+    keystores: CertificateKeystores | None = None
+    revision_history_limit: int | None = None
+    additional_output_formats: tuple[AdditionalOutputFormat, ...] = ()
+    name_constraints: NameConstraints | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateStatus(Model):
+    conditions: tuple[Condition, ...] = ()
+    last_failure_time: str = ""
+    failed_issuance_attempts: int | None = None
+    not_before: str = ""
+    not_after: str = ""
+    renewal_time: str = ""
+    revision: int | None = None
+    next_private_key_secret_name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Certificate(Model):
+    api_version: str = c.API_VERSION
+    kind: str = c.CERTIFICATE
+    metadata: ObjectMeta = dataclasses.field(default_factory=ObjectMeta)
+    spec: CertificateSpec = dataclasses.field(default_factory=CertificateSpec)
+    status: CertificateStatus = dataclasses.field(default_factory=CertificateStatus)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CertificateRequest
+
+
+def _decode_pem_field(value: Any, path: str, errors: list[Violation]) -> bytes:
+    """`request`, `certificate` and `ca` are []byte in Go: base64 on the wire, PEM inside."""
+    if value in (None, ""):
+        return b""
+    if not isinstance(value, str):
+        errors.append(invalid(path, value, "must be a base64-encoded string"))
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        errors.append(invalid(path, "<bytes>", "must be base64-encoded PEM"))
+        return b""
+
+
+def _encode_pem_field(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii") if value else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateRequestSpec(Model):
+    duration: str = ""
+    issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
+    request: bytes = b""
+    is_ca: bool = wire("isCA", default=False)
+    usages: tuple[str, ...] = ()
+    username: str = ""
+    uid: str = ""
+    groups: tuple[str, ...] = ()
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_wire(
+        cls, data: Any, path: str = "", errors: list[Violation] | None = None
+    ) -> CertificateRequestSpec:
+        own: list[Violation] = [] if errors is None else errors
+        raw = dict(data) if isinstance(data, dict) else data
+        request = raw.pop("request", None) if isinstance(raw, dict) else None
+        spec = super().from_wire(raw, path, own)
+        spec = dataclasses.replace(spec, request=_decode_pem_field(request, f"{path}.request", own))
+        if errors is None and own:
+            raise InvalidObject(cls.__name__, "", own)
+        return spec
+
+    def to_wire(self) -> dict[str, Any]:
+        out = super().to_wire()
+        out.pop("request", None)
+        if self.request:
+            out["request"] = _encode_pem_field(self.request)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateRequestStatus(Model):
+    conditions: tuple[Condition, ...] = ()
+    certificate: bytes = b""
+    ca: bytes = b""
+    failure_time: str = ""
+
+    @classmethod
+    def from_wire(
+        cls, data: Any, path: str = "", errors: list[Violation] | None = None
+    ) -> CertificateRequestStatus:
+        own: list[Violation] = [] if errors is None else errors
+        raw = dict(data) if isinstance(data, dict) else data
+        cert = raw.pop("certificate", None) if isinstance(raw, dict) else None
+        ca = raw.pop("ca", None) if isinstance(raw, dict) else None
+        status = super().from_wire(raw, path, own)
+        status = dataclasses.replace(
+            status,
+            certificate=_decode_pem_field(cert, f"{path}.certificate", own),
+            ca=_decode_pem_field(ca, f"{path}.ca", own),
+        )
+        if errors is None and own:
+            raise InvalidObject(cls.__name__, "", own)
+        return status
+
+    def to_wire(self) -> dict[str, Any]:
+        out = super().to_wire()
+        out.pop("certificate", None)
+        out.pop("ca", None)
+        if self.certificate:
+            out["certificate"] = _encode_pem_field(self.certificate)
+        if self.ca:
+            out["ca"] = _encode_pem_field(self.ca)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateRequest(Model):
+    api_version: str = c.API_VERSION
+    kind: str = c.CERTIFICATE_REQUEST
+    metadata: ObjectMeta = dataclasses.field(default_factory=ObjectMeta)
+    spec: CertificateRequestSpec = dataclasses.field(default_factory=CertificateRequestSpec)
+    status: CertificateRequestStatus = dataclasses.field(default_factory=CertificateRequestStatus)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issuer and ClusterIssuer
+
+
+@dataclasses.dataclass(frozen=True)
+class SelfSignedIssuer(Model):
+    crl_distribution_points: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CAIssuer(Model):
+    secret_name: str = ""
+    crl_distribution_points: tuple[str, ...] = ()
+    ocsp_servers: tuple[str, ...] = ()
+    issuing_certificate_urls: tuple[str, ...] = wire("issuingCertificateURLs", default=())
+
+
+@dataclasses.dataclass(frozen=True)
+class ExternalAccountBinding(Model):
+    key_id: str = wire("keyID", default="")
+    key_secret_ref: SecretKeySelector | None = None
+    key_algorithm: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateDNSNameSelector(Model):
+    match_labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    dns_names: tuple[str, ...] = wire("dnsNames", default=())
+    dns_zones: tuple[str, ...] = wire("dnsZones", default=())
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectMetaTemplate(Model):
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class PodTemplate(Model):
+    metadata: ObjectMetaTemplate | None = None
+    spec: JSON = None
+
+
+@dataclasses.dataclass(frozen=True)
+class IngressTemplate(Model):
+    metadata: ObjectMetaTemplate | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HTTP01Ingress(Model):
+    service_type: str = ""
+    ingress_class_name: str | None = None
+    class_: str | None = wire("class", default=None)
+    name: str = ""
+    pod_template: PodTemplate | None = None
+    ingress_template: IngressTemplate | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HTTP01(Model):
+    ingress: HTTP01Ingress | None = None
+    gateway_http_route: JSON = wire("gatewayHTTPRoute", default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class RFC2136(Model):
+    nameserver: str = ""
+    tsig_key_name: str = wire("tsigKeyName", default="")
+    tsig_algorithm: str = wire("tsigAlgorithm", default="")
+    tsig_secret_secret_ref: SecretKeySelector | None = wire("tsigSecretSecretRef", default=None)
+    protocol: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DNS01(Model):
+    cname_strategy: str = ""
+    nameservers: tuple[str, ...] = ()
+    rfc2136: RFC2136 | None = None
+    akamai: JSON = None
+    cloud_dns: JSON = wire("cloudDNS", default=None)
+    cloudflare: JSON = None
+    route53: JSON = None
+    azure_dns: JSON = wire("azureDNS", default=None)
+    digitalocean: JSON = None
+    acme_dns: JSON = wire("acmeDNS", default=None)
+    webhook: JSON = None
+
+    def provider_names(self) -> tuple[str, ...]:
+        names = ("rfc2136", "akamai", "cloudDNS", "cloudflare", "route53", "azureDNS", "digitalocean")
+        attrs = ("rfc2136", "akamai", "cloud_dns", "cloudflare", "route53", "azure_dns", "digitalocean")
+        found = [n for n, a in zip(names, attrs, strict=True) if getattr(self, a) is not None]
+        found += [n for n, a in (("acmeDNS", "acme_dns"), ("webhook", "webhook")) if getattr(self, a) is not None]
+        return tuple(found)
+
+
+@dataclasses.dataclass(frozen=True)
+class ACMESolver(Model):
+    selector: CertificateDNSNameSelector | None = None
+    http01: HTTP01 | None = None
+    dns01: DNS01 | None = None
+    wait_instead_of_self_check: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ACMEIssuer(Model):
+    server: str = ""
+    email: str = ""
+    private_key_secret_ref: SecretKeySelector | None = None
+    skip_tls_verify: bool = wire("skipTLSVerify", default=False)
+    ca_bundle: str = ""
+    external_account_binding: ExternalAccountBinding | None = None
+    preferred_chain: str = ""
+    disable_account_key_generation: bool = False
+    enable_duration_feature: bool = False
+    profile: str = ""
+    solvers: tuple[ACMESolver, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuerSpec(Model):
+    acme: ACMEIssuer | None = None
+    ca: CAIssuer | None = None
+    vault: JSON = None
+    self_signed: SelfSignedIssuer | None = None
+    venafi: JSON = None
+
+    def issuer_types(self) -> tuple[str, ...]:
+        """The configured issuer types, by wire name (exactly one is valid)."""
+        pairs = (
+            ("acme", self.acme),
+            ("ca", self.ca),
+            ("vault", self.vault),
+            ("selfSigned", self.self_signed),
+            ("venafi", self.venafi),
+        )
+        return tuple(name for name, value in pairs if value is not None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ACMEIssuerStatus(Model):
+    uri: str = ""
+    last_registered_email: str = ""
+    last_private_key_hash: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuerStatus(Model):
+    conditions: tuple[Condition, ...] = ()
+    acme: ACMEIssuerStatus | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Issuer(Model):
+    """An Issuer or a ClusterIssuer (same spec; `kind` tells which)."""
+
+    api_version: str = c.API_VERSION
+    kind: str = c.ISSUER
+    metadata: ObjectMeta = dataclasses.field(default_factory=ObjectMeta)
+    spec: IssuerSpec = dataclasses.field(default_factory=IssuerSpec)
+    status: IssuerStatus = dataclasses.field(default_factory=IssuerStatus)
+
+    @property
+    def is_cluster_scoped(self) -> bool:
+        return self.kind == c.CLUSTER_ISSUER
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ACME Order and Challenge
+
+
+@dataclasses.dataclass(frozen=True)
+class ACMEChallenge(Model):
+    url: str = ""
+    token: str = ""
+    type: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ACMEAuthorization(Model):
+    url: str = ""
+    identifier: str = ""
+    wildcard: bool | None = None
+    initial_state: str = ""
+    challenges: tuple[ACMEChallenge, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderSpec(Model):
+    request: bytes = b""
+    issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
+    common_name: str = ""
+    dns_names: tuple[str, ...] = wire("dnsNames", default=())
+    ip_addresses: tuple[str, ...] = wire("ipAddresses", default=())
+    duration: str = ""
+    profile: str = ""
+
+    @classmethod
+    def from_wire(cls, data: Any, path: str = "", errors: list[Violation] | None = None) -> OrderSpec:
+        own: list[Violation] = [] if errors is None else errors
+        raw = dict(data) if isinstance(data, dict) else data
+        request = raw.pop("request", None) if isinstance(raw, dict) else None
+        spec = super().from_wire(raw, path, own)
+        spec = dataclasses.replace(spec, request=_decode_pem_field(request, f"{path}.request", own))
+        if errors is None and own:
+            raise InvalidObject(cls.__name__, "", own)
+        return spec
+
+    def to_wire(self) -> dict[str, Any]:
+        out = super().to_wire()
+        out.pop("request", None)
+        if self.request:
+            out["request"] = _encode_pem_field(self.request)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderStatus(Model):
+    url: str = ""
+    finalize_url: str = wire("finalizeURL", default="")
+    authorizations: tuple[ACMEAuthorization, ...] = ()
+    certificate: bytes = b""
+    state: str = ""
+    reason: str = ""
+    failure_time: str = ""
+
+    @classmethod
+    def from_wire(cls, data: Any, path: str = "", errors: list[Violation] | None = None) -> OrderStatus:
+        own: list[Violation] = [] if errors is None else errors
+        raw = dict(data) if isinstance(data, dict) else data
+        cert = raw.pop("certificate", None) if isinstance(raw, dict) else None
+        status = super().from_wire(raw, path, own)
+        status = dataclasses.replace(status, certificate=_decode_pem_field(cert, f"{path}.certificate", own))
+        if errors is None and own:
+            raise InvalidObject(cls.__name__, "", own)
+        return status
+
+    def to_wire(self) -> dict[str, Any]:
+        out = super().to_wire()
+        out.pop("certificate", None)
+        if self.certificate:
+            out["certificate"] = _encode_pem_field(self.certificate)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Order(Model):
+    api_version: str = c.ACME_API_VERSION
+    kind: str = c.ORDER
+    metadata: ObjectMeta = dataclasses.field(default_factory=ObjectMeta)
+    spec: OrderSpec = dataclasses.field(default_factory=OrderSpec)
+    status: OrderStatus = dataclasses.field(default_factory=OrderStatus)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChallengeSpec(Model):
+    url: str = ""
+    authorization_url: str = wire("authorizationURL", default="")
+    dns_name: str = wire("dnsName", default="")
+    wildcard: bool = False
+    type: str = ""
+    token: str = ""
+    key: str = ""
+    solver: ACMESolver = dataclasses.field(default_factory=ACMESolver)
+    issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChallengeStatus(Model):
+    processing: bool = False
+    presented: bool = False
+    presented_at: str = ""
+    reason: str = ""
+    state: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Challenge(Model):
+    api_version: str = c.ACME_API_VERSION
+    kind: str = c.CHALLENGE
+    metadata: ObjectMeta = dataclasses.field(default_factory=ObjectMeta)
+    spec: ChallengeSpec = dataclasses.field(default_factory=ChallengeSpec)
+    status: ChallengeStatus = dataclasses.field(default_factory=ChallengeStatus)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parsing entry points
+
+_T = TypeVar("_T", bound=Model)
+
+KINDS: dict[str, type[Model]] = {
+    c.CERTIFICATE: Certificate,
+    c.CERTIFICATE_REQUEST: CertificateRequest,
+    c.ISSUER: Issuer,
+    c.CLUSTER_ISSUER: Issuer,
+    c.ORDER: Order,
+    c.CHALLENGE: Challenge,
+}
+
+
+def parse(obj: Any) -> Model:
+    """Parse any of the six kinds from a wire dict; raises `InvalidObject` listing every type problem."""
+    if not isinstance(obj, dict):
+        raise InvalidObject("object", "", [invalid("<root>", obj, "must be an object")])
+    kind = obj.get("kind")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    name = _name_of(obj)
+    if cls is None:
+        raise InvalidObject(str(kind), name, [invalid("kind", kind, "not a cert-manager kind")])
+    errors: list[Violation] = []
+    parsed = cls.from_wire(obj, "", errors)
+    if errors:
+        raise InvalidObject(str(kind), name, errors)
+    return parsed
+
+
+def parse_certificate(obj: Any) -> Certificate:
+    return _parse_as(obj, Certificate)
+
+
+def parse_certificate_request(obj: Any) -> CertificateRequest:
+    return _parse_as(obj, CertificateRequest)
+
+
+def parse_issuer(obj: Any) -> Issuer:
+    return _parse_as(obj, Issuer)
+
+
+def parse_order(obj: Any) -> Order:
+    return _parse_as(obj, Order)
+
+
+def parse_challenge(obj: Any) -> Challenge:
+    return _parse_as(obj, Challenge)
+
+
+def _name_of(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def _parse_as(obj: Any, cls: type[_T]) -> _T:
+    errors: list[Violation] = []
+    parsed = cls.from_wire(obj, "", errors)
+    if errors:
+        kind = obj.get("kind", cls.__name__) if isinstance(obj, dict) else cls.__name__
+        raise InvalidObject(str(kind), _name_of(obj) if isinstance(obj, dict) else "", errors)
+    return parsed

@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+import celpy
+from celpy import celtypes
+
 __all__ = ["Cause", "apply_defaults", "check_structural", "prune", "validate"]
 
 
@@ -393,7 +396,6 @@ def _validate_node(
         _type_error(value, typ, path, causes)
         return
 
-    before = len(causes)
     enum = schema.get("enum")
     if enum is not None and not any(_json_equal(value, e) for e in enum):
         supported = ", ".join(_go_quote(e) if isinstance(e, str) else json.dumps(e) for e in enum)
@@ -413,10 +415,8 @@ def _validate_node(
     if "allOf" in schema or "anyOf" in schema or "oneOf" in schema or "not" in schema:
         _validate_combinators(value, schema, path, causes)
 
-    if cel and len(causes) == before:
-        rules = schema.get("x-kubernetes-validations")
-        if rules:
-            _CEL_HOOK(value, rules, path, causes, old)
+    if cel and schema.get("x-kubernetes-validations"):
+        _cel_hook(value, schema, path, causes, old)
 
 
 def _in_body(path: str) -> str:
@@ -655,12 +655,371 @@ def _validate_combinators(value: JSON, schema: dict[str, Any], path: str, causes
 # ---------------------------------------------------------------------------------------------------
 # CEL (x-kubernetes-validations)
 
+_OLD_SELF_RE: Final = re.compile(r"\boldSelf\b")
+_RULE_REASONS: Final = frozenset({INVALID, FORBIDDEN, REQUIRED, DUPLICATE})
 
-def _no_cel(value: JSON, rules: list[dict[str, Any]], path: str, causes: list[Cause], old: JSON) -> None:
-    return None
+
+def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause], old: JSON) -> None:
+    """Evaluate the node's x-kubernetes-validations rules (after its structural checks passed)."""
+    type_name = schema.get("type") or ""
+    self_value: Any = _MISSING
+    old_value: Any = _MISSING
+    for rule in schema.get("x-kubernetes-validations") or ():
+        text = rule.get("rule")
+        if not isinstance(text, str):
+            continue
+        transition = bool(_OLD_SELF_RE.search(text))
+        optional_old = bool(rule.get("optionalOldSelf"))
+        if transition and old is _MISSING and not optional_old:
+            continue
+        if self_value is _MISSING:
+            self_value = _to_cel(value, schema)
+        activation: dict[str, Any] = {"self": self_value}
+        if transition:
+            if old is _MISSING:
+                activation["oldSelf"] = None
+            else:
+                if old_value is _MISSING:
+                    old_value = _to_cel(old, schema)
+                activation["oldSelf"] = old_value
+        ok, error = _run_rule(text, activation)
+        if ok:
+            continue
+        field = path
+        field_path = rule.get("fieldPath")
+        if isinstance(field_path, str) and field_path:
+            field = _join_field_path(path, field_path)
+        message = _rule_error_string(rule)
+        if error is not None:
+            if error.startswith("no such overload"):
+                detail = (
+                    f"'{error}': call arguments did not match a supported operator, function or macro "
+                    f"signature for rule: {message}"
+                )
+            else:
+                detail = f"{error} evaluating rule: {message}"
+            causes.append(Cause(INVALID, f"Invalid value: {_go_quote(type_name)}: {detail}", field))
+            continue
+        expression = rule.get("messageExpression")
+        if isinstance(expression, str) and expression:
+            computed = _run_message(expression, activation)
+            if computed:
+                message = computed
+        reason = rule.get("reason") if rule.get("reason") in _RULE_REASONS else INVALID
+        if reason == FORBIDDEN:
+            body = f"Forbidden: {message}"
+        elif reason == REQUIRED:
+            body = f"Required value: {message}"
+        elif reason == DUPLICATE:
+            body = f"Duplicate value: {_go_quote(type_name)}"
+        else:
+            body = f"Invalid value: {_go_quote(type_name)}: {message}"
+        causes.append(Cause(reason, body, field))
 
 
-_CEL_HOOK: Callable[[JSON, list[dict[str, Any]], str, list[Cause], JSON], None] = _no_cel
+# --- the CEL engine: cel-python programs, compiled once per rule text -------------------------------
+
+
+def _cel_error(message: str) -> Exception:
+    from celpy.evaluation import CELEvalError
+
+    return CELEvalError(message)
+
+
+def _s(value: Any) -> Any:
+    return celtypes.StringType(value)
+
+
+def _lower_ascii(s: Any) -> Any:
+    return _s("".join(c.lower() if c.isascii() else c for c in s))
+
+
+def _upper_ascii(s: Any) -> Any:
+    return _s("".join(c.upper() if c.isascii() else c for c in s))
+
+
+def _split(s: Any, sep: Any, limit: Any = None) -> Any:
+    if limit is None or int(limit) < 0:
+        parts = str(s).split(str(sep)) if sep != "" else list(str(s))
+    elif int(limit) == 0:
+        parts = []
+    else:
+        parts = str(s).split(str(sep), int(limit) - 1)
+    return celtypes.ListType([_s(p) for p in parts])
+
+
+def _join(items: Any, sep: Any = "") -> Any:
+    return _s(str(sep).join(str(i) for i in items))
+
+
+def _replace(s: Any, old: Any, new: Any, limit: Any = None) -> Any:
+    count = -1 if limit is None else int(limit)
+    return _s(str(s).replace(str(old), str(new), count))
+
+
+def _index_of(target: Any, needle: Any, start: Any = None) -> Any:
+    if isinstance(target, str):
+        return celtypes.IntType(target.find(needle, int(start or 0)))
+    for i, item in enumerate(target):
+        if item == needle:
+            return celtypes.IntType(i)
+    return celtypes.IntType(-1)
+
+
+def _last_index_of(target: Any, needle: Any) -> Any:
+    if isinstance(target, str):
+        return celtypes.IntType(target.rfind(needle))
+    for i in range(len(target) - 1, -1, -1):
+        if target[i] == needle:
+            return celtypes.IntType(i)
+    return celtypes.IntType(-1)
+
+
+def _substring(s: Any, start: Any, end: Any = None) -> Any:
+    text = str(s)
+    begin, stop = int(start), len(text) if end is None else int(end)
+    if begin < 0 or stop > len(text) or begin > stop:
+        raise _cel_error(f"index out of range: {begin if begin < 0 or begin > stop else stop}")
+    return _s(text[begin:stop])
+
+
+def _char_at(s: Any, index: Any) -> Any:
+    text, i = str(s), int(index)
+    if i < 0 or i > len(text):
+        raise _cel_error(f"index out of range: {i}")
+    return _s(text[i : i + 1])
+
+
+def _trim(s: Any) -> Any:
+    return _s(str(s).strip())
+
+
+def _find(s: Any, pattern: Any) -> Any:
+    m = re.search(str(pattern), str(s))
+    return _s(m.group(0) if m else "")
+
+
+def _find_all(s: Any, pattern: Any, limit: Any = None) -> Any:
+    found = [m.group(0) for m in re.finditer(str(pattern), str(s))]
+    if limit is not None and int(limit) >= 0:
+        found = found[: int(limit)]
+    return celtypes.ListType([_s(f) for f in found])
+
+
+def _is_sorted(items: Any) -> Any:
+    return celtypes.BoolType(all(items[i] <= items[i + 1] for i in range(len(items) - 1)))
+
+
+def _sum(items: Any) -> Any:
+    if not items:
+        return celtypes.IntType(0)
+    total = items[0]
+    for item in items[1:]:
+        total = total + item
+    return total
+
+
+def _min(items: Any) -> Any:
+    if not items:
+        raise _cel_error("min called on empty list")
+    return min(items)
+
+
+def _max(items: Any) -> Any:
+    if not items:
+        raise _cel_error("max called on empty list")
+    return max(items)
+
+
+def _has_value(value: Any) -> Any:
+    return celtypes.BoolType(value is not None)
+
+
+def _or_value(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _value(value: Any) -> Any:
+    if value is None:
+        raise _cel_error("optional.none() dereference")
+    return value
+
+
+_CEL_FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
+    "lowerAscii": _lower_ascii,
+    "upperAscii": _upper_ascii,
+    "split": _split,
+    "join": _join,
+    "replace": _replace,
+    "indexOf": _index_of,
+    "lastIndexOf": _last_index_of,
+    "substring": _substring,
+    "charAt": _char_at,
+    "trim": _trim,
+    "find": _find,
+    "findAll": _find_all,
+    "isSorted": _is_sorted,
+    "sum": _sum,
+    "min": _min,
+    "max": _max,
+    "hasValue": _has_value,
+    "orValue": _or_value,
+    "value": _value,
+}
+
+_ENVIRONMENT: list[Any] = []
+_PROGRAMS: dict[str, Any] = {}
+
+
+def _program(text: str) -> Any:
+    """The compiled program for a rule or message expression, or the compile error as a string.
+    Cached by text: every write re-validates, compiling is the slow part."""
+    cached = _PROGRAMS.get(text)
+    if cached is not None:
+        return cached
+    if not _ENVIRONMENT:
+        _ENVIRONMENT.append(celpy.Environment())
+    env = _ENVIRONMENT[0]
+    try:
+        compiled: Any = env.program(env.compile(text), functions=_CEL_FUNCTIONS)
+    except Exception as exc:  # CELParseError and lark errors
+        compiled = f"compilation failed: {' '.join(str(exc).split())}"
+    if len(_PROGRAMS) > 4096:
+        _PROGRAMS.clear()
+    _PROGRAMS[text] = compiled
+    return compiled
+
+
+_NO_SUCH_MEMBER_RE: Final = re.compile(r"no such member in mapping: '?(.*?)'?$")
+
+
+def _error_text(exc: BaseException) -> str:
+    raw = str(exc.args[0]) if exc.args else type(exc).__name__
+    m = _NO_SUCH_MEMBER_RE.match(raw)
+    if m:
+        return f"no such key: {m.group(1)}"
+    if raw.startswith(("found no matching overload", "no such overload")):
+        return "no such overload"
+    return raw
+
+
+def _evaluate(program: Any, activation: dict[str, Any]) -> tuple[Any, str | None]:
+    try:
+        result = program.evaluate(activation)
+    except Exception as exc:  # CELEvalError, or a Python error from a library function
+        return None, _error_text(exc)
+    if isinstance(result, Exception):
+        return None, _error_text(result)
+    return result, None
+
+
+def _run_rule(text: str, activation: dict[str, Any]) -> tuple[bool, str | None]:
+    """(passed, evaluation error) for one rule; a non-boolean result counts as a failure."""
+    program = _program(text)
+    if isinstance(program, str):
+        return False, program
+    result, error = _evaluate(program, activation)
+    if error is not None:
+        return False, error
+    return (isinstance(result, bool) and bool(result)), None
+
+
+def _run_message(text: str, activation: dict[str, Any]) -> str | None:
+    program = _program(text)
+    if isinstance(program, str):
+        return None
+    result, error = _evaluate(program, activation)
+    if error is not None or not isinstance(result, str):
+        return None
+    text_result = str(result).strip()
+    return text_result or None
+
+
+def _check_rule(rule: Any) -> list[str]:
+    """Compile problems of one x-kubernetes-validations entry (the rule and its messageExpression)."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str) or not rule["rule"].strip():
+        return ["Required value: rule is not specified"]
+    problems = []
+    program = _program(rule["rule"])
+    if isinstance(program, str):
+        problems.append(f"Invalid value: {_go_quote(rule['rule'])}: {program}")
+    expression = rule.get("messageExpression")
+    if isinstance(expression, str) and expression:
+        compiled = _program(expression)
+        if isinstance(compiled, str):
+            problems.append(f"Invalid value: {_go_quote(expression)}: messageExpression {compiled}")
+    reason = rule.get("reason")
+    if reason is not None and reason not in _RULE_REASONS:
+        supported = ", ".join(_go_quote(r) for r in sorted(_RULE_REASONS))
+        problems.append(f"Unsupported value: {_go_value(reason)}: supported values: {supported}")
+    return problems
+
+
+def _to_cel(value: JSON, schema: dict[str, Any]) -> Any:
+    """A JSON value as a CEL value, typed by its schema as kube does: ``number`` is double,
+    ``format: date-time``/``date`` strings are timestamps, ``format: duration`` strings durations."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, str):
+        fmt = schema.get("format")
+        if fmt is not None:
+            try:
+                if fmt in ("date-time", "date"):
+                    return celtypes.TimestampType(value if fmt == "date-time" else f"{value}T00:00:00Z")
+                if fmt == "duration":
+                    return celtypes.DurationType(value)
+            except Exception:  # not parseable: leave it a string, as a type error was reported already
+                return celtypes.StringType(value)
+        return celtypes.StringType(value)
+    if isinstance(value, int):
+        if schema.get("type") == "number":
+            return celtypes.DoubleType(value)
+        return celtypes.IntType(value)
+    if isinstance(value, float):
+        if schema.get("type") == "integer" and value.is_integer():
+            return celtypes.IntType(int(value))
+        return celtypes.DoubleType(value)
+    if isinstance(value, list):
+        items = schema.get("items")
+        sub = items if isinstance(items, dict) else {}
+        return celtypes.ListType([_to_cel(v, sub) for v in value])
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        fallback = additional if isinstance(additional, dict) else {}
+        return celtypes.MapType({celtypes.StringType(k): _to_cel(v, props.get(k, fallback)) for k, v in value.items()})
+    return value
+
+
+def _rule_error_string(rule: dict[str, Any]) -> str:
+    message = rule.get("message")
+    if isinstance(message, str) and message.strip():
+        return message.strip()
+    return f"failed rule: {str(rule.get('rule', '')).strip()}"
+
+
+_FIELD_PATH_RE: Final = re.compile(r"\.([A-Za-z0-9_$-]+)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*(\d+)\s*\]")
+
+
+def _join_field_path(path: str, field_path: str) -> str:
+    """Append a rule's fieldPath (``.a.b``, ``['x.y']``, ``[0]``) to the node path, kube-style."""
+    out = path
+    pos = 0
+    for m in _FIELD_PATH_RE.finditer(field_path):
+        if m.start() != pos:
+            return f"{path}{field_path}" if field_path.startswith((".", "[")) else _child(path, field_path)
+        pos = m.end()
+        if m.group(1) is not None:
+            out = _child(out, m.group(1))
+        elif m.group(2) is not None:
+            out = f"{out}[{m.group(2)}]"
+        else:
+            out = _index(out, int(m.group(3)))
+    if pos != len(field_path):
+        return _child(path, field_path.lstrip("."))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -745,12 +1104,5 @@ def _check_node(schema: Any, path: str, errors: list[str], *, root: bool = False
             errors.append(f"{path}.x-kubernetes-validations: Invalid value: {_go_value(rules)}: must be a list")
         else:
             for i, rule in enumerate(rules):
-                for problem in _CEL_CHECK(rule):
+                for problem in _check_rule(rule):
                     errors.append(f"{path}.x-kubernetes-validations[{i}].rule: {problem}")
-
-
-def _no_cel_check(rule: Any) -> list[str]:
-    return []
-
-
-_CEL_CHECK: Callable[[Any], list[str]] = _no_cel_check

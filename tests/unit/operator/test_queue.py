@@ -1,0 +1,117 @@
+"""The operator's work queue: dedup, no concurrent work on one key, delayed adds, back-off."""
+
+from __future__ import annotations
+
+import asyncio
+
+from issuer.operator import queue as q
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_key_added_many_times_is_queued_once() -> None:
+    wq = q.WorkQueue("t")
+    for _ in range(5):
+        wq.add("a")
+    wq.add("b")
+    assert len(wq) == 2
+    assert await wq.get() == "a"
+    assert await wq.get() == "b"
+
+
+async def test_a_key_added_while_processing_is_requeued_only_after_done() -> None:
+    wq = q.WorkQueue("t")
+    wq.add("a")
+    key = await wq.get()
+    wq.add("a")
+    assert len(wq) == 0, "the key must not be handed to a second worker while the first holds it"
+    wq.done(key)
+    assert len(wq) == 1
+    assert await wq.get() == "a"
+
+
+async def test_delayed_adds_keep_the_earliest_due_time() -> None:
+    clock = FakeClock()
+    wq = q.WorkQueue("t", clock=clock)
+    wq.add_after("a", 60)
+    wq.add_after("a", 10)
+    wq.add_after("a", 30)
+    assert wq.scheduled == 1
+    assert wq.due_time("a") == clock.now + 10
+    clock.now += 9
+    assert wq._pop_due() == 1
+    assert len(wq) == 0
+    clock.now += 1
+    assert wq._pop_due() is None
+    assert len(wq) == 1
+
+
+async def test_rate_limited_retries_double_up_to_the_cap_and_forget_resets() -> None:
+    wq = q.WorkQueue("t", base_delay=1, max_delay=5)
+    delays = [wq.add_rate_limited("a") for _ in range(5)]
+    assert delays == [1, 2, 4, 5, 5]
+    wq.forget("a")
+    assert wq.add_rate_limited("a") == 1
+
+
+async def test_controller_workers_never_overlap_on_one_key_and_honour_requeue() -> None:
+    active: set[str] = set()
+    overlaps = 0
+    calls: list[str] = []
+
+    async def reconcile(key: object) -> float | None:
+        nonlocal overlaps
+        name = str(key)
+        if name in active:
+            overlaps += 1
+        active.add(name)
+        await asyncio.sleep(0.01)
+        active.discard(name)
+        calls.append(name)
+        return 0.01 if calls.count(name) == 1 and name == "x" else None
+
+    ctl = q.Controller("t", reconcile, workers=4)
+    ctl.start()
+    for _ in range(10):
+        ctl.queue.add("x")
+        ctl.queue.add("y")
+        await asyncio.sleep(0.002)
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if calls.count("x") >= 2 and not len(ctl.queue) and not ctl.queue.scheduled and not active:
+            break
+    await ctl.stop()
+    assert overlaps == 0
+    assert calls.count("x") >= 2, "the requeue_after of the first sync must bring x back"
+
+
+async def test_a_failing_reconcile_is_retried_with_backoff_and_counted() -> None:
+    attempts = 0
+
+    async def reconcile(key: object) -> float | None:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise RuntimeError("boom")
+        return None
+
+    seen: list[str] = []
+    ctl = q.Controller("t", reconcile, workers=1)
+    ctl.on_error = lambda name, key, exc: seen.append(str(exc))
+    ctl.start()
+    ctl.queue.add("k")
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if attempts >= 3:
+            break
+    await ctl.stop()
+    assert attempts == 3
+    assert seen == ["boom", "boom"]
+    assert ctl.errors == 2
+    assert ctl.queue.failures("k") == 0, "success forgets the failures"

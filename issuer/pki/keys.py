@@ -1,0 +1,195 @@
+"""Private keys: generate from a Certificate's `spec.privateKey`, encode (PKCS#1/SEC1 or PKCS#8), load, compare.
+
+Called by the key manager (new private key Secrets), the SelfSigned signer (the key named by the CR
+annotation), the CA issuer (its Secret) and the CLI. Supported: RSA 2048-8192 (public exponent 65537),
+ECDSA P-256/P-384/P-521 and Ed25519 - cert-manager's set. Loading accepts PKCS#1 (`RSA PRIVATE KEY`),
+SEC1 (`EC PRIVATE KEY`) and PKCS#8 (`PRIVATE KEY`), unencrypted, first block only (as cert-manager does).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TypeAlias
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from issuer.api import constants as c
+from issuer.api import defaults
+from issuer.api import types as t
+from issuer.pki import pem
+from issuer.pki.errors import MAX_PRIVATE_KEY_PEM_SIZE, PKIError
+
+PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+_CURVES: dict[int, ec.EllipticCurve] = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}
+_CURVE_SIZES: dict[str, int] = {"secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
+
+
+def generate(private_key_spec: t.CertificatePrivateKey | None) -> PrivateKey:
+    """A new key as the spec asks (defaults: RSA 2048, ECDSA P-256); PKIError for unsupported values."""
+    spec = defaults.private_key(t.CertificateSpec(private_key=private_key_spec))
+    if spec.algorithm == c.RSA:
+        size = spec.size or c.RSA_DEFAULT_SIZE
+        if not c.RSA_MIN_SIZE <= size <= c.RSA_MAX_SIZE:
+            raise PKIError(f"unsupported RSA key size {size}: must be between {c.RSA_MIN_SIZE} and {c.RSA_MAX_SIZE}")
+        return rsa.generate_private_key(public_exponent=65537, key_size=size)
+    if spec.algorithm == c.ECDSA:
+        curve = _CURVES.get(spec.size or c.ECDSA_DEFAULT_SIZE)
+        if curve is None:
+            raise PKIError(f"unsupported ECDSA key size {spec.size}: must be one of 256, 384, 521")
+        return ec.generate_private_key(curve)
+    if spec.algorithm == c.ED25519:
+        return ed25519.Ed25519PrivateKey.generate()
+    raise PKIError(f"unsupported private key algorithm {spec.algorithm!r}: must be one of RSA, ECDSA, Ed25519")
+
+
+def encode(key: PrivateKey, encoding: str = c.PKCS1) -> bytes:
+    """PEM: PKCS1 gives `RSA PRIVATE KEY` (RSA) or SEC1 `EC PRIVATE KEY` (EC); PKCS8 `PRIVATE KEY`.
+
+    Ed25519 keys are always PKCS#8 (no PKCS#1 form exists), as in cert-manager.
+    """
+    return key.private_bytes(serialization.Encoding.PEM, _format(key, encoding), serialization.NoEncryption())
+
+
+def der(key: PrivateKey, encoding: str = c.PKCS8) -> bytes:
+    """DER bytes of the key in the given encoding (PKCS8 by default; `key.der` uses the spec's encoding)."""
+    return key.private_bytes(serialization.Encoding.DER, _format(key, encoding), serialization.NoEncryption())
+
+
+def _format(key: PrivateKey, encoding: str) -> serialization.PrivateFormat:
+    if encoding not in c.KEY_ENCODINGS and encoding:
+        raise PKIError(f"unsupported private key encoding {encoding!r}: must be PKCS1 or PKCS8")
+    if isinstance(key, ed25519.Ed25519PrivateKey) or encoding == c.PKCS8:
+        return serialization.PrivateFormat.PKCS8
+    return serialization.PrivateFormat.TraditionalOpenSSL
+
+
+_LOADERS = {"PRIVATE KEY": "PKCS#8", "RSA PRIVATE KEY": "PKCS#1", "EC PRIVATE KEY": "SEC1"}
+
+
+def load(data: bytes) -> PrivateKey:
+    """The first PEM private key in `data`; PKIError for anything else (encrypted, malformed, unsupported)."""
+    kind, body = pem.blocks(data, MAX_PRIVATE_KEY_PEM_SIZE, "private key")[0]
+    if kind == "ENCRYPTED PRIVATE KEY":
+        raise PKIError("private key is encrypted; only unencrypted keys are supported")
+    if kind not in _LOADERS:
+        raise PKIError(f"unknown private key type {kind!r} in PEM block")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            key = serialization.load_der_private_key(body, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise PKIError(f"private key is not a valid {_LOADERS[kind]} key") from None
+    if kind == "RSA PRIVATE KEY" and not isinstance(key, rsa.RSAPrivateKey):
+        raise PKIError("PEM block says RSA PRIVATE KEY but holds another key type")
+    if kind == "EC PRIVATE KEY" and not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PKIError("PEM block says EC PRIVATE KEY but holds another key type")
+    return check_supported(key)
+
+
+def check_supported(key: object) -> PrivateKey:
+    """The key itself if cert-manager supports its type and size, else PKIError."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        if not c.RSA_MIN_SIZE <= key.key_size <= c.RSA_MAX_SIZE:
+            raise PKIError(f"unsupported RSA key size {key.key_size}: must be between 2048 and 8192")
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if key.curve.name not in _CURVE_SIZES:
+            raise PKIError(f"unsupported elliptic curve {key.curve.name}: must be P-256, P-384 or P-521")
+        return key
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key
+    raise PKIError(f"unsupported private key type {type(key).__name__}: must be RSA, ECDSA or Ed25519")
+
+
+def public_der(key: PrivateKey | PublicKey | object) -> bytes:
+    """SubjectPublicKeyInfo DER of a private or public key."""
+    public = key.public_key() if hasattr(key, "public_key") else key
+    if not hasattr(public, "public_bytes"):
+        raise PKIError(f"not a key: {type(key).__name__}")
+    spki: bytes = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return spki
+
+
+def public_keys_equal(a: PrivateKey | PublicKey | object, b: PrivateKey | PublicKey | object) -> bool:
+    """True when both (private or public) keys have the same public key."""
+    return public_der(a) == public_der(b)
+
+
+def algorithm_of(key: PrivateKey | PublicKey | object) -> str:
+    """cert-manager's algorithm name (RSA, ECDSA, Ed25519) of a private or public key, "" if other."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return c.RSA
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return c.ECDSA
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return c.ED25519
+    return ""
+
+
+def size_of(key: PrivateKey | PublicKey | object) -> int | None:
+    """RSA modulus bits, EC curve size (256/384/521), None for Ed25519 and others."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return key.key_size
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return _CURVE_SIZES.get(key.curve.name, key.curve.key_size)
+    return None
+
+
+def key_matches_spec(key: PrivateKey | PublicKey, spec: t.CertificateSpec) -> list[str]:
+    """Field paths where the key differs from spec.privateKey (cert-manager's PrivateKeyMatchesSpec)."""
+    want = defaults.private_key(spec)
+    have = algorithm_of(key)
+    if have != want.algorithm:
+        return ["spec.privateKey.algorithm"]
+    if have in (c.RSA, c.ECDSA) and size_of(key) != want.size:
+        return ["spec.privateKey.size"]
+    return []
+
+
+SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+
+_REQUESTED_HASHES: dict[str, tuple[str, type[SignatureHash] | None]] = {
+    "SHA256WithRSA": (c.RSA, hashes.SHA256),
+    "SHA384WithRSA": (c.RSA, hashes.SHA384),
+    "SHA512WithRSA": (c.RSA, hashes.SHA512),
+    "ECDSAWithSHA256": (c.ECDSA, hashes.SHA256),
+    "ECDSAWithSHA384": (c.ECDSA, hashes.SHA384),
+    "ECDSAWithSHA512": (c.ECDSA, hashes.SHA512),
+    "PureEd25519": (c.ED25519, None),
+}
+
+
+def signature_hash(key: PrivateKey, requested: str = "") -> SignatureHash | None:
+    """The hash to sign with: `requested` (spec.signatureAlgorithm) if given, else from the key.
+
+    Key defaults as cert-manager's: RSA >= 4096 bits SHA-512, >= 3072 SHA-384, else SHA-256 (PKCS#1 v1.5);
+    P-521 ECDSA-SHA512, P-384 SHA384, P-256 SHA256; Ed25519 None (PureEd25519).
+    """
+    algorithm = algorithm_of(key)
+    if requested:
+        if requested not in _REQUESTED_HASHES:
+            raise PKIError(f"unsupported signature algorithm {requested!r}")
+        want, hash_cls = _REQUESTED_HASHES[requested]
+        if want != algorithm:
+            raise PKIError(f"signature algorithm {requested} does not fit a {algorithm or 'non-supported'} key")
+        return hash_cls() if hash_cls else None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size >= 4096:
+            return hashes.SHA512()
+        if key.key_size >= 3072:
+            return hashes.SHA384()
+        return hashes.SHA256()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = size_of(key)
+        if size == 521:
+            return hashes.SHA512()
+        if size == 384:
+            return hashes.SHA384()
+        return hashes.SHA256()
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    raise PKIError(f"unsupported signing key type {type(key).__name__}")

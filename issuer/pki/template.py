@@ -1,0 +1,89 @@
+"""The certificate template: what will be issued for a CSR under a CertificateRequest spec.
+
+As cert-manager's `CertificateTemplateFromCertificateRequest` (inventory §5.2): the CSR's subject (raw) and
+SANs (critical iff the subject is empty) and NameConstraints; KeyUsage/ExtendedKeyUsage from spec.usages
+(defaults when empty, "cert sign" for a CA), refused when the CSR carries usages that differ;
+BasicConstraints forced to spec.isCA (a CSR saying otherwise is refused); notBefore = now (no backdating),
+notAfter = now + spec.duration (90 days by default); a random 128-bit serial. Used by sign.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+
+from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
+
+from issuer.api import defaults
+from issuer.api import types as t
+from issuer.pki import csr as csr_mod
+from issuer.pki import keys, usages
+from issuer.pki.errors import PKIError
+
+
+@dataclasses.dataclass(frozen=True)
+class Template:
+    subject: x509.Name
+    public_key: keys.PublicKey
+    serial_number: int
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+    is_ca: bool
+    usages: usages.Usages
+    alt_names: x509.SubjectAlternativeName | None = None
+    name_constraints: x509.Extension[x509.NameConstraints] | None = None
+
+    @property
+    def alt_names_critical(self) -> bool:
+        return len(self.subject) == 0
+
+
+def from_request(
+    request: x509.CertificateSigningRequest | bytes, request_spec: t.CertificateRequestSpec, now: _dt.datetime
+) -> Template:
+    """The template for a CSR (object or PEM) and its CertificateRequest spec; PKIError if they disagree."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    csr = csr_mod.load(request) if isinstance(request, bytes | bytearray) else request
+    if not csr.is_signature_valid:
+        raise PKIError("certificate request signature is invalid")
+    ca = csr_mod.basic_constraints_ca(csr)
+    if ca is not None and ca != request_spec.is_ca:
+        raise PKIError(
+            f"certificate request basicConstraints CA:{str(ca).upper()} does not match "
+            f"spec.isCA {str(request_spec.is_ca).lower()}"
+        )
+    wanted = usages.from_spec(defaults.usages(request_spec), request_spec.is_ca)
+    have = usages.from_extensions(csr.extensions)
+    if have is not None and not have.same_as(wanted):
+        raise PKIError(
+            "certificate request key usages do not match the specified usages, these should match if "
+            f"both are set: [{', '.join(sorted(have.names()))}] vs [{', '.join(sorted(wanted.names()))}]"
+        )
+    public_key = csr.public_key()
+    if not keys.algorithm_of(public_key):
+        raise PKIError(f"unsupported public key type {type(public_key).__name__} in certificate request")
+    not_before = now.astimezone(_dt.UTC).replace(microsecond=0)
+    san: x509.SubjectAlternativeName | None = None
+    try:
+        value = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        assert isinstance(value, x509.SubjectAlternativeName)
+        san = value
+    except x509.ExtensionNotFound:
+        pass
+    nc: x509.Extension[x509.NameConstraints] | None = None
+    with contextlib.suppress(x509.ExtensionNotFound):
+        nc = csr.extensions.get_extension_for_class(x509.NameConstraints)
+    return Template(
+        subject=csr.subject,
+        public_key=public_key,  # type: ignore[arg-type]  # checked by algorithm_of above
+        serial_number=x509.random_serial_number(),
+        not_before=not_before,
+        not_after=not_before + defaults.duration(request_spec),
+        is_ca=request_spec.is_ca,
+        usages=wanted,
+        alt_names=san,
+        name_constraints=nc,
+    )

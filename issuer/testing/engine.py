@@ -1,0 +1,1092 @@
+"""Kubernetes object semantics of the embedded API server, independent of HTTP: create, update (PUT),
+patch, delete and list over the `Store`, with what kube-apiserver does on each write — server-owned
+metadata (uid, creationTimestamp, the cluster-wide resourceVersion, generation), optimistic
+concurrency, the status subresource split, no-op detection, names and schema validation (pruning,
+defaults, CEL via issuer.testing.schema), the Secret/Event/Lease/Namespace/CRD rules, finalizers and
+deletion, ownerReferences garbage collection (Background, Foreground, Orphan), namespace termination
+and CRD establishment. The HTTP layer (server.py) parses requests and calls these methods; tests may
+call them directly too. Background work (GC, CRD conditions, namespace cleanup) runs soon after the
+write that caused it, on the running event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import datetime
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from issuer.testing import errors, schema
+from issuer.testing import patch as patches
+from issuer.testing.errors import APIError, FieldCause
+from issuer.testing.resources import Obj, Registry, Resource, StoreKey
+from issuer.testing.store import Entry, Key, Store, dumps
+
+log = logging.getLogger(__name__)
+
+NAMESPACES: StoreKey = ("", "namespaces")
+CRDS: StoreKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SECRET_MAX = 1024 * 1024
+
+_GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+                 "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+                 "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+             "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+CONFIG_KEY_MSG = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+                  "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+
+# core v1 Event field <-> events.k8s.io/v1 Event field
+EVENT_FIELD_MAP = (
+    ("involvedObject", "regarding"), ("message", "note"), ("reportingComponent", "reportingController"),
+    ("source", "deprecatedSource"), ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"), ("count", "deprecatedCount"),
+)
+
+
+def now_time(clock: float | None = None) -> str:
+    t = time.time() if clock is None else clock
+    return datetime.datetime.fromtimestamp(int(t), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def thaw(obj: Obj) -> Obj:
+    """A deep, private copy of a stored (shared, immutable) object."""
+    copied: Obj = json.loads(dumps(obj))
+    return copied
+
+
+def _md(obj: Obj) -> dict[str, Any]:
+    md = obj.get("metadata")
+    return md if isinstance(md, dict) else {}
+
+
+def _rv(obj: Obj) -> str:
+    return str(_md(obj).get("resourceVersion") or "")
+
+
+def _generation_part(obj: Obj, with_status: bool) -> Obj:
+    skip = {"metadata", "apiVersion", "kind"} if with_status else {"metadata", "apiVersion", "kind", "status"}
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+def _norm_time(res: Resource, value: Any, micro: bool) -> Any:
+    if value is None or value == "":
+        return value
+    if not isinstance(value, str):
+        raise errors.cannot_handle(res, f"json: cannot unmarshal {type(value).__name__} into Go value of "
+                                        "type string")
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
+        raise errors.cannot_handle(res, f'parsing time "{value}" as "{layout}": cannot parse "{value}" as '
+                                        '"2006"') from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    parsed = parsed.astimezone(datetime.UTC)
+    if micro:
+        return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _b64_error(text: str) -> int | None:
+    """The byte offset Go's base64.StdEncoding reports for `text`, or None when it decodes."""
+    m = _B64.match(text)
+    end = m.end() if m else 0
+    if end < len(text):
+        return end
+    if len(text) % 4:
+        return (len(text) // 4) * 4
+    try:
+        base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return max(0, len(text) - 4)
+    return None
+
+
+def event_to_v1(obj: Obj) -> Obj:
+    out = dict(obj)
+    out["apiVersion"] = "events.k8s.io/v1"
+    for core, v1 in EVENT_FIELD_MAP:
+        if core in out:
+            out[v1] = out.pop(core)
+    return out
+
+
+def event_from_v1(obj: Obj) -> Obj:
+    out = dict(obj)
+    out["apiVersion"] = "v1"
+    for core, v1 in EVENT_FIELD_MAP:
+        if v1 in out:
+            out[core] = out.pop(v1)
+    return out
+
+
+class Engine:
+    """The write and read paths over one `Store` and `Registry`."""
+
+    def __init__(self, store: Store | None = None, registry: Registry | None = None) -> None:
+        self.store = store or Store()
+        self.registry = registry or Registry()
+        self.crd_listeners: list[Callable[[], None]] = []
+        for entry in list(self.store.buckets[CRDS].values()):
+            self.registry.set_crd(entry.obj)
+        if not self.store.buckets[NAMESPACES]:
+            ns_res = self.resource("", "v1", "namespaces")
+            for name in INITIAL_NAMESPACES:
+                self.create(ns_res, None, {"metadata": {"name": name}})
+
+    # ---- helpers
+
+    def resource(self, group: str, version: str, plural: str) -> Resource:
+        res = self.registry.lookup(group, version, plural)
+        if res is None:
+            raise errors.no_route()
+        return res
+
+    def _soon(self, fn: Callable[..., None], *args: Any) -> None:
+        def guarded() -> None:
+            try:
+                fn(*args)
+            except APIError as exc:
+                log.debug("background %s: %s", getattr(fn, "__name__", fn), exc.message)
+            except Exception:
+                log.exception("background task %s failed", getattr(fn, "__name__", fn))
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            guarded()
+            return
+        loop.call_soon(guarded)
+
+    def to_served(self, res: Resource, obj: Obj) -> Obj:
+        """The stored object as `res`'s version serves it (shared when no conversion is needed)."""
+        if res.store_api_version == res.api_version:
+            return obj
+        if res.store_group is not None and res.group == "events.k8s.io":
+            return event_to_v1(obj)
+        out = dict(obj)
+        out["apiVersion"] = res.api_version
+        return out
+
+    def to_stored(self, res: Resource, obj: Obj) -> Obj:
+        if res.store_api_version == res.api_version:
+            return obj
+        if res.store_group is not None and res.group == "events.k8s.io":
+            return event_from_v1(obj)
+        obj["apiVersion"] = res.store_api_version
+        return obj
+
+    def encode(self, res: Resource, entry: Entry) -> bytes:
+        if res.store_api_version == res.api_version:
+            return entry.encoded()
+        return dumps(self.to_served(res, entry.obj))
+
+    def _key(self, res: Resource, namespace: str | None, name: str) -> Key:
+        return ((namespace or "") if res.namespaced else "", name)
+
+    def get(self, res: Resource, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(res.store_key, self._key(res, namespace, name))
+        if obj is None:
+            raise errors.not_found(res, name)
+        return self.to_served(res, obj)
+
+    def get_entry(self, res: Resource, namespace: str | None, name: str) -> Entry:
+        entry = self.store.entry(res.store_key, self._key(res, namespace, name))
+        if entry is None:
+            raise errors.not_found(res, name)
+        return entry
+
+    def namespace_phase(self, namespace: str) -> str | None:
+        obj = self.store.get(NAMESPACES, ("", namespace))
+        if obj is None:
+            return None
+        if _md(obj).get("deletionTimestamp"):
+            return "Terminating"
+        return str((obj.get("status") or {}).get("phase") or "Active")
+
+    def _check_kind(self, res: Resource, obj: Obj) -> None:
+        api_version = obj.get("apiVersion")
+        kind = obj.get("kind")
+        if kind and kind != res.kind:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({res.api_version})" if api_version != res.api_version
+                                     else f'{kind} in version "{res.version}" cannot be handled as a '
+                                          f"{res.kind}: no kind \"{kind}\" is registered")
+        if api_version and api_version != res.api_version:
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     f"API version ({res.api_version})")
+        obj["apiVersion"] = res.api_version
+        obj["kind"] = res.kind
+
+    def _check_name(self, res: Resource, name: str, field: str = "metadata.name") -> list[FieldCause]:
+        if res.kind == "Namespace":
+            if len(name) > 63:
+                return [errors.invalid_value(field, name, "must be no more than 63 characters")]
+            if not _LABEL.fullmatch(name):
+                return [errors.invalid_value(field, name, LABEL_MSG)]
+            return []
+        if len(name) > 253:
+            return [errors.invalid_value(field, name, "must be no more than 253 characters")]
+        if not _SUBDOMAIN.fullmatch(name):
+            return [errors.invalid_value(field, name, SUBDOMAIN_MSG)]
+        return []
+
+    def _schema(self, res: Resource, obj: Obj, old: Obj | None, field_validation: str) -> list[str]:
+        """Prune, default and validate a custom resource; returns warnings."""
+        if res.schema is None:
+            return []
+        pruned = schema.prune(obj, res.schema)
+        warnings: list[str] = []
+        if pruned:
+            if field_validation == "Strict":
+                text = ", ".join(f'unknown field "{p}"' for p in pruned)
+                raise errors.cannot_handle(res, f"strict decoding error: {text}")
+            if field_validation != "Ignore":
+                warnings = [f'unknown field "{p}"' for p in pruned]
+        schema.apply_defaults(obj, res.schema)
+        causes = schema.validate(obj, res.schema, old=old)
+        if causes:
+            raise errors.invalid(res, str(_md(obj).get("name", "")),
+                                 [FieldCause(c.reason, c.message, c.field) for c in causes])
+        return warnings
+
+    # ---- create
+
+    def create(self, res: Resource, namespace: str | None, body: Any, *, dry_run: bool = False,
+               field_validation: str = "Warn") -> tuple[Obj, list[str]]:
+        if not isinstance(body, dict):
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
+                                            "map[string]interface {}")
+        self._check_kind(res, body)
+        obj = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), **body}
+        md = obj.get("metadata")
+        if md is None:
+            md = obj["metadata"] = {}
+        if not isinstance(md, dict):
+            raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field Object.metadata of "
+                                            "type v1.ObjectMeta")
+        if md.get("resourceVersion"):
+            raise errors.internal("resourceVersion should not be set on objects to be created")
+        if res.namespaced:
+            if md.get("namespace") and namespace and md["namespace"] != namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace "
+                                         "sent on the request")
+            namespace = namespace or md.get("namespace") or "default"
+            md["namespace"] = namespace
+        else:
+            md.pop("namespace", None)
+            namespace = None
+        generated = False
+        if not md.get("name"):
+            prefix = md.get("generateName")
+            if not prefix:
+                raise errors.invalid(res, "", [FieldCause("FieldValueRequired",
+                                                          "Required value: name or generateName is required",
+                                                          "metadata.name")])
+            generated = True
+            md["name"] = str(prefix) + "".join(random.choices(_GEN_CHARS, k=5))
+        name = str(md["name"])
+        causes = self._check_name(res, name)
+        if causes:
+            raise errors.invalid(res, name, causes)
+        if res.namespaced:
+            assert namespace is not None
+            phase = self.namespace_phase(namespace)
+            if phase is None:
+                raise errors.namespace_not_found(namespace)
+            if phase == "Terminating":
+                raise errors.forbidden(f"{res.kind.lower()}s \"{name}\" is forbidden: unable to create new "
+                                       f"content in namespace {namespace} because it is being terminated",
+                                       {"name": name, "kind": res.plural})
+        if res.crd_name:
+            crd = self.store.get(CRDS, ("", res.crd_name))
+            if crd is not None and _md(crd).get("deletionTimestamp"):
+                raise errors.APIError(405, "MethodNotAllowed", "create not allowed while custom resource "
+                                      "definition is terminating", {})
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = now_time()
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            md.pop(field, None)
+        if res.generation:
+            md["generation"] = 1
+        else:
+            md.pop("generation", None)
+        if res.status:
+            obj.pop("status", None)
+        warnings = self._prepare(res, obj, None, field_validation)
+        obj = self.to_stored(res, obj)
+        key = self._key(res, namespace, name)
+        bucket = self.store.buckets[res.store_key]
+        if key in bucket:
+            if generated:
+                md["name"] = str(md["generateName"]) + "".join(random.choices(_GEN_CHARS, k=5))
+                key = self._key(res, namespace, str(md["name"]))
+            if key in bucket:
+                raise errors.already_exists(res, name)
+        if dry_run:
+            return self.to_served(res, obj), warnings
+        rv = self.store.next_rv()
+        md["resourceVersion"] = str(rv)
+        self.store.put(res.store_key, key, obj, None, rv)
+        self._after_write(res, key, None, obj)
+        return self.to_served(res, obj), warnings
+
+    # ---- update
+
+    def update(self, res: Resource, namespace: str | None, name: str, body: Any, *,
+               subresource: str | None = None, dry_run: bool = False,
+               field_validation: str = "Warn") -> tuple[Obj, list[str]]:
+        if not isinstance(body, dict):
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
+                                            "map[string]interface {}")
+        self._check_kind(res, body)
+        md = body.get("metadata")
+        if not isinstance(md, dict):
+            md = body["metadata"] = {}
+        self._check_identity(res, namespace, name, md)
+        old = self.get(res, namespace, name)
+        rv = md.get("resourceVersion")
+        if rv:
+            if str(rv) != _rv(old):
+                raise errors.conflict(res, name)
+        elif not res.builtin:
+            raise errors.invalid(res, name, [FieldCause(
+                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                "metadata.resourceVersion")], qualified=res.qualified)
+        return self._update(res, old, body, subresource=subresource, dry_run=dry_run,
+                            field_validation=field_validation)
+
+    def _check_identity(self, res: Resource, namespace: str | None, name: str, md: dict[str, Any]) -> None:
+        if md.get("name") and md["name"] != name:
+            raise errors.bad_request(f"the name of the object ({md['name']}) does not match the name on the URL "
+                                     f"({name})")
+        md["name"] = name
+        if res.namespaced:
+            if md.get("namespace") and namespace and md["namespace"] != namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace "
+                                         "sent on the request")
+            md["namespace"] = namespace
+        else:
+            md.pop("namespace", None)
+
+    def _update(self, res: Resource, old: Obj, new: Obj, *, subresource: str | None, dry_run: bool,
+                field_validation: str) -> tuple[Obj, list[str]]:
+        old_md = _md(old)
+        name = str(old_md.get("name", ""))
+        if res.status and subresource == "status":
+            status = new.get("status")
+            new = thaw(old)
+            if status is None:
+                new.pop("status", None)
+            else:
+                new["status"] = status
+        elif res.status:
+            if "status" in old:
+                new["status"] = json.loads(dumps(old["status"]))
+            else:
+                new.pop("status", None)
+        md = new.get("metadata")
+        if not isinstance(md, dict):
+            md = new["metadata"] = {}
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                      "generation", "name", "namespace"):
+            if field in old_md:
+                md[field] = old_md[field]
+            else:
+                md.pop(field, None)
+        if "managedFields" not in md and "managedFields" in old_md:
+            md["managedFields"] = old_md["managedFields"]
+        md.pop("selfLink", None)
+        md["resourceVersion"] = old_md.get("resourceVersion")
+        new["apiVersion"] = old.get("apiVersion", res.api_version)
+        new["kind"] = old.get("kind", res.kind)
+        warnings = self._prepare(res, new, old, field_validation)
+        if old_md.get("deletionTimestamp"):
+            added = [f for f in md.get("finalizers") or [] if f not in (old_md.get("finalizers") or [])]
+            if added:
+                raise errors.invalid(res, name, [errors.forbidden_field(
+                    "metadata.finalizers", "no new finalizers can be added if the object is being deleted")])
+        if not md.get("finalizers"):
+            md.pop("finalizers", None)
+        if res.generation and _generation_part(new, not res.status) != _generation_part(old, not res.status):
+            md["generation"] = int(old_md.get("generation") or 0) + 1
+        if new == old:
+            return old, warnings
+        new = self.to_stored(res, new)
+        if dry_run:
+            return self.to_served(res, new), warnings
+        key = self._key(res, old_md.get("namespace"), name)
+        rv = self.store.next_rv()
+        md["resourceVersion"] = str(rv)
+        if md.get("deletionTimestamp") and not md.get("finalizers"):
+            self.store.remove(res.store_key, key, new, rv)
+            self._after_remove(res, key, new)
+            return self.to_served(res, new), warnings
+        stored_old = self.store.get(res.store_key, key)
+        self.store.put(res.store_key, key, new, stored_old, rv)
+        self._after_write(res, key, stored_old, new)
+        return self.to_served(res, new), warnings
+
+    # ---- patch
+
+    def patch(self, res: Resource, namespace: str | None, name: str, content_type: str, body: bytes, *,
+              subresource: str | None = None, dry_run: bool = False, field_validation: str = "Warn",
+              manager: str = "", force: bool = False) -> tuple[Obj, list[str], bool]:
+        """Apply a patch; returns (object, warnings, created)."""
+        ctype = content_type.split(";", maxsplit=1)[0].strip().lower()
+        if ctype == "application/strategic-merge-patch+json" and not res.builtin:
+            raise errors.unsupported_media()
+        if ctype not in ("application/merge-patch+json", "application/json-patch+json",
+                         "application/strategic-merge-patch+json", "application/apply-patch+yaml"):
+            raise errors.unsupported_media(
+                None if not res.builtin else "application/json-patch+json, application/merge-patch+json, "
+                "application/strategic-merge-patch+json, application/apply-patch+yaml")
+        data = self._decode_patch(ctype, body)
+        try:
+            entry = self.store.entry(res.store_key, self._key(res, namespace, name))
+            if entry is None:
+                if ctype != "application/apply-patch+yaml" or subresource:
+                    raise errors.not_found(res, name)
+                applied = patches.apply_patch(None, data, manager=manager, force=force, now=now_time())
+                md = applied.setdefault("metadata", {})
+                self._check_identity(res, namespace, name, md)
+                obj, warnings = self.create(res, namespace, applied, dry_run=dry_run,
+                                            field_validation=field_validation)
+                return obj, warnings, True
+            old = self.to_served(res, entry.obj)
+            if ctype == "application/merge-patch+json":
+                new = patches.merge_patch(old, data)
+            elif ctype == "application/json-patch+json":
+                new = patches.json_patch(old, data)
+            elif ctype == "application/strategic-merge-patch+json":
+                new = patches.strategic_merge_patch(old, data)
+            else:
+                new = patches.apply_patch(old, data, manager=manager, force=force, now=now_time())
+        except patches.PatchError as exc:
+            raise self._patch_error(exc) from None
+        md = new.get("metadata")
+        if not isinstance(md, dict):
+            md = new["metadata"] = {}
+        if md.get("name") and md["name"] != name:
+            raise errors.bad_request(f"the name of the object ({md['name']}) does not match the name on the URL "
+                                     f"({name})")
+        if md.get("resourceVersion") and str(md["resourceVersion"]) != _rv(old):
+            raise errors.conflict(res, name)
+        obj, warnings = self._update(res, old, new, subresource=subresource, dry_run=dry_run,
+                                     field_validation=field_validation)
+        return obj, warnings, False
+
+    def _decode_patch(self, ctype: str, body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            if ctype == "application/apply-patch+yaml":
+                import yaml
+
+                try:
+                    return yaml.safe_load(body)
+                except yaml.YAMLError as yexc:
+                    raise errors.bad_request(f"error decoding YAML: {str(yexc).splitlines()[0]}") from None
+            raise errors.bad_request(f"error decoding patch: {exc}") from None
+
+    def _patch_error(self, exc: patches.PatchError) -> APIError:
+        if exc.field:
+            message = f'"" is invalid: {exc.message}'
+            inner = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
+            return APIError(exc.code, exc.reason, message,
+                            {"causes": [{"reason": "FieldValueInvalid", "message": inner, "field": exc.field}]})
+        if exc.cause and exc.code == 422:
+            return APIError(exc.code, exc.reason, exc.message,
+                            {"causes": [{"reason": "UnexpectedServerResponse", "message": exc.cause}]})
+        return APIError(exc.code, exc.reason, exc.message, {})
+
+    # ---- delete
+
+    def delete(self, res: Resource, namespace: str | None, name: str, options: dict[str, Any] | None = None, *,
+               dry_run: bool = False) -> tuple[Obj, bool]:
+        """Delete (or start deleting) an object; returns (object, removed now)."""
+        options = options or {}
+        key = self._key(res, namespace, name)
+        old = self.store.get(res.store_key, key)
+        if old is None:
+            raise errors.not_found(res, name)
+        old_md = _md(old)
+        pre = options.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != old_md.get("uid"):
+            raise APIError(409, "Conflict", f"Precondition failed: UID in precondition: {pre['uid']}, UID in "
+                                            f"object meta: {old_md.get('uid')}",
+                           errors._details(res, name))
+        if pre.get("resourceVersion") and pre["resourceVersion"] != old_md.get("resourceVersion"):
+            raise APIError(409, "Conflict", f"Precondition failed: ResourceVersion in precondition: "
+                                            f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                                            f"{old_md.get('resourceVersion')}", errors._details(res, name))
+        policy = options.get("propagationPolicy")
+        if policy is None and options.get("orphanDependents") is not None:
+            policy = "Orphan" if options["orphanDependents"] else "Background"
+        policy = policy or "Background"
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise errors.invalid(res, name, [FieldCause(
+                "FieldValueNotSupported", f'Unsupported value: "{policy}": supported values: "Foreground", '
+                '"Background", "Orphan"', "propagationPolicy")])
+        if res.store_key == NAMESPACES:
+            return self._delete_namespace(res, old, dry_run), False
+        finalizers = list(old_md.get("finalizers") or [])
+        deleting = bool(old_md.get("deletionTimestamp"))
+        uid = str(old_md.get("uid", ""))
+        has_deps = bool(self.store.owner_index.get(uid))
+        if not deleting and has_deps:
+            if policy == "Orphan" and "orphan" not in finalizers:
+                finalizers.append("orphan")
+            if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+                finalizers.append("foregroundDeletion")
+        if finalizers:
+            if deleting:
+                return self.to_served(res, old), False
+            new = thaw(old)
+            md = new["metadata"]
+            md["finalizers"] = finalizers
+            md["deletionTimestamp"] = now_time()
+            md["deletionGracePeriodSeconds"] = 0
+            if res.generation:
+                md["generation"] = int(md.get("generation") or 0) + 1
+            if dry_run:
+                return self.to_served(res, new), False
+            rv = self.store.next_rv()
+            md["resourceVersion"] = str(rv)
+            self.store.put(res.store_key, key, new, old, rv)
+            self._after_write(res, key, old, new)
+            return self.to_served(res, new), False
+        if dry_run:
+            return self.to_served(res, old), True
+        new = dict(old)
+        new["metadata"] = dict(old_md)
+        rv = self.store.next_rv()
+        new["metadata"]["resourceVersion"] = str(rv)
+        self.store.remove(res.store_key, key, new, rv)
+        self._after_remove(res, key, new)
+        return self.to_served(res, new), True
+
+    def _delete_namespace(self, res: Resource, old: Obj, dry_run: bool) -> Obj:
+        name = str(_md(old).get("name"))
+        if name in PROTECTED_NAMESPACES:
+            raise errors.forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                                   {"name": name, "kind": "namespaces"})
+        if _md(old).get("deletionTimestamp"):
+            return old
+        new = thaw(old)
+        new["metadata"]["deletionTimestamp"] = now_time()
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        new.setdefault("status", {})["phase"] = "Terminating"
+        if dry_run:
+            return new
+        rv = self.store.next_rv()
+        new["metadata"]["resourceVersion"] = str(rv)
+        self.store.put(NAMESPACES, ("", name), new, old, rv)
+        self._soon(self._cleanup_namespace, name)
+        return new
+
+    def delete_collection(self, res: Resource, namespace: str | None, matcher: Callable[[Obj], bool] | None,
+                          options: dict[str, Any] | None, *, dry_run: bool = False) -> list[Obj]:
+        out = []
+        ns = namespace if res.namespaced else None
+        for key, entry in self.store.items(res.store_key, ns):
+            obj = self.to_served(res, entry.obj)
+            if matcher is not None and not matcher(obj):
+                continue
+            try:
+                deleted, _ = self.delete(res, key[0] or None, key[1], options, dry_run=dry_run)
+            except APIError:
+                continue
+            out.append(deleted)
+        return out
+
+    # ---- kind-specific preparation (create and update)
+
+    def _prepare(self, res: Resource, obj: Obj, old: Obj | None, field_validation: str) -> list[str]:
+        md = _md(obj)
+        if md.get("finalizers") is not None and not isinstance(md.get("finalizers"), list):
+            raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field "
+                                            "ObjectMeta.metadata.finalizers of type []string")
+        for field in ("labels", "annotations"):
+            value = md.get(field)
+            if value is not None and (not isinstance(value, dict)
+                                      or not all(isinstance(v, str) for v in value.values())):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal into Go struct field "
+                                                f"ObjectMeta.metadata.{field} of type map[string]string")
+        warnings: list[str] = []
+        if not res.builtin:
+            warnings = self._schema(res, obj, old, field_validation)
+        elif res.store_key == ("", "secrets"):
+            self._prepare_secret(res, obj, old)
+        elif res.store_key == ("", "configmaps"):
+            self._prepare_configmap(res, obj)
+        elif res.store_key == ("", "events"):
+            self._prepare_event(res, obj)
+        elif res.store_key == ("coordination.k8s.io", "leases"):
+            spec = obj.get("spec")
+            if isinstance(spec, dict):
+                for field in ("acquireTime", "renewTime"):
+                    if field in spec:
+                        spec[field] = _norm_time(res, spec[field], micro=True)
+        elif res.store_key == NAMESPACES:
+            spec = obj.setdefault("spec", {})
+            if old is None:
+                spec.setdefault("finalizers", ["kubernetes"])
+                obj["status"] = {"phase": "Active"}
+        elif res.store_key == CRDS:
+            self._prepare_crd(res, obj, old)
+        return warnings
+
+    def _prepare_secret(self, res: Resource, obj: Obj, old: Obj | None) -> None:
+        name = str(_md(obj).get("name", ""))
+        data = obj.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(data)} into Go struct field "
+                                            "Secret.data of type map[string][]uint8")
+        size = 0
+        for value in data.values():
+            if not isinstance(value, str):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct "
+                                                "field Secret.data of type []uint8")
+            offset = _b64_error(value)
+            if offset is not None:
+                raise errors.cannot_handle(res, f"illegal base64 data at input byte {offset}")
+            size += len(value) * 3 // 4 - value.count("=")
+        string_data = obj.pop("stringData", None)
+        if string_data:
+            if not isinstance(string_data, dict):
+                raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field Secret.stringData "
+                                                "of type map[string]string")
+            data = dict(data)
+            for key, value in string_data.items():
+                if not isinstance(value, str):
+                    raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct "
+                                                    "field Secret.stringData of type string")
+                raw = value.encode()
+                data[key] = base64.b64encode(raw).decode()
+            size = sum(len(v) * 3 // 4 - v.count("=") for v in data.values())
+        if data:
+            obj["data"] = data
+        else:
+            obj.pop("data", None)
+        obj["type"] = obj.get("type") or "Opaque"
+        causes: list[FieldCause] = []
+        for key in data:
+            if not _CONFIG_KEY.fullmatch(key) or key in (".", ".."):
+                causes.append(errors.invalid_value(f"data[{key}]", key, CONFIG_KEY_MSG))
+        if obj["type"] == "kubernetes.io/tls":
+            for key in ("tls.crt", "tls.key"):
+                if key not in data:
+                    causes.append(errors.required(f"data[{key}]"))
+        if size > SECRET_MAX:
+            causes.append(FieldCause("FieldValueTooLong", f"Too long: must have at most {SECRET_MAX} bytes",
+                                     "data"))
+        if old is not None:
+            if old.get("type", "Opaque") != obj["type"]:
+                causes.append(errors.invalid_value("type", obj["type"], "field is immutable"))
+            if old.get("immutable"):
+                if old.get("data") != obj.get("data"):
+                    causes.append(errors.forbidden_field("data", "field is immutable when `immutable` is set"))
+                if not obj.get("immutable"):
+                    causes.append(errors.forbidden_field("immutable",
+                                                         "field is immutable when `immutable` is set"))
+        if causes:
+            raise errors.invalid(res, name, causes)
+
+    def _prepare_configmap(self, res: Resource, obj: Obj) -> None:
+        causes: list[FieldCause] = []
+        for field in ("data", "binaryData"):
+            values = obj.get(field)
+            if values is None:
+                continue
+            if not isinstance(values, dict):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(values)} into Go struct "
+                                                f"field ConfigMap.{field}")
+            for key in values:
+                if not _CONFIG_KEY.fullmatch(key):
+                    causes.append(errors.invalid_value(f"{field}[{key}]", key, CONFIG_KEY_MSG))
+        if causes:
+            raise errors.invalid(res, str(_md(obj).get("name", "")), causes)
+
+    def _prepare_event(self, res: Resource, obj: Obj) -> None:
+        v1 = res.group == "events.k8s.io"
+        name = str(_md(obj).get("name", ""))
+        namespace = str(_md(obj).get("namespace", ""))
+
+        def f(core: str, v1name: str) -> str:
+            return v1name if v1 else core
+
+        for field, micro in ((f("firstTimestamp", "deprecatedFirstTimestamp"), False),
+                             (f("lastTimestamp", "deprecatedLastTimestamp"), False), ("eventTime", True)):
+            if field in obj:
+                obj[field] = _norm_time(res, obj[field], micro)
+        series = obj.get("series")
+        if isinstance(series, dict) and "lastObservedTime" in series:
+            series["lastObservedTime"] = _norm_time(res, series["lastObservedTime"], True)
+        causes: list[FieldCause] = []
+        regarding = obj.get(f("involvedObject", "regarding")) or {}
+        if not isinstance(regarding, dict):
+            raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field Event.involvedObject")
+        if v1 and not obj.get("eventTime"):
+            causes.append(errors.required("eventTime"))
+        if v1 and obj.get("type") not in ("Normal", "Warning"):
+            causes.append(FieldCause("FieldValueNotSupported", f'Unsupported value: "{obj.get("type", "")}": '
+                                     'supported values: "Normal", "Warning"', "type"))
+        if obj.get("eventTime"):
+            controller = f("reportingComponent", "reportingController")
+            value = obj.get(controller)
+            if not value:
+                causes.append(errors.required(controller))
+            elif not _QUALIFIED.fullmatch(str(value).rsplit("/", 1)[-1]):
+                causes.append(errors.invalid_value(controller, value, "name part must consist of alphanumeric "
+                              "characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                              "character"))
+            for field in ("reportingInstance", "action", "reason"):
+                if not obj.get(field):
+                    causes.append(errors.required(field))
+            message = f("message", "note")
+            if len(str(obj.get(message) or "").encode()) > 1024:
+                causes.append(errors.too_long(message, 1024))
+        elif regarding.get("namespace") and regarding.get("namespace") != namespace:
+            causes.append(errors.invalid_value(f"{f('involvedObject', 'regarding')}.namespace",
+                                               regarding.get("namespace"), "does not match event.namespace"))
+        if causes:
+            raise errors.invalid(res, name, causes)
+
+    def _prepare_crd(self, res: Resource, obj: Obj, old: Obj | None) -> None:
+        md = _md(obj)
+        name = str(md.get("name", ""))
+        spec = obj.get("spec")
+        causes: list[FieldCause] = []
+        if not isinstance(spec, dict):
+            raise errors.invalid(res, name, [errors.required("spec")])
+        group = spec.get("group")
+        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+        assert isinstance(names, dict)
+        plural = names.get("plural")
+        if not group:
+            causes.append(errors.required("spec.group"))
+        elif "." not in str(group):
+            causes.append(errors.invalid_value("spec.group", group, "should be a domain with at least one dot"))
+        if not plural:
+            causes.append(errors.required("spec.names.plural"))
+        if not names.get("kind"):
+            causes.append(errors.required("spec.names.kind"))
+        if not names.get("listKind") and names.get("kind"):
+            names["listKind"] = f"{names['kind']}List"
+        if names.get("kind") and not names.get("singular"):
+            names["singular"] = str(names["kind"]).lower()
+        if group and plural and name != f"{plural}.{group}":
+            causes.append(errors.invalid_value("metadata.name", name,
+                                               'must be spec.names.plural+"."+spec.group'))
+        scope = spec.get("scope")
+        if scope not in ("Namespaced", "Cluster"):
+            causes.append(FieldCause("FieldValueNotSupported" if scope else "FieldValueRequired",
+                                     f'Unsupported value: "{scope}": supported values: "Cluster", "Namespaced"'
+                                     if scope else "Required value", "spec.scope"))
+        versions = spec.get("versions")
+        if not isinstance(versions, list) or not versions:
+            causes.append(FieldCause("FieldValueInvalid", "Invalid value: \"null\": must have exactly one "
+                                     "version marked as storage version", "spec.versions"))
+            versions = []
+        storage = [v for v in versions if isinstance(v, dict) and v.get("storage")]
+        if versions and len(storage) != 1:
+            causes.append(FieldCause("FieldValueInvalid", f"Invalid value: {_go_list(versions)}: must have "
+                                     "exactly one version marked as storage version", "spec.versions"))
+        if old is not None:
+            old_spec = old.get("spec") or {}
+            if old_spec.get("scope") != spec.get("scope"):
+                causes.append(errors.invalid_value("spec.scope", scope, "field is immutable"))
+            if old_spec.get("group") != group:
+                causes.append(errors.invalid_value("spec.group", group, "field is immutable"))
+        for i, ver in enumerate(versions):
+            if not isinstance(ver, dict):
+                continue
+            ver.setdefault("served", True)
+            if not ver.get("name"):
+                causes.append(errors.required(f"spec.versions[{i}].name"))
+            sch = (ver.get("schema") or {}).get("openAPIV3Schema")
+            if isinstance(sch, dict):
+                for problem in schema.check_structural(sch):
+                    field, _, message = problem.partition(": ")
+                    if not message:
+                        field, message = "", problem
+                    causes.append(FieldCause("FieldValueInvalid", message,
+                                             f"spec.validation.openAPIV3Schema{'.' + field if field else ''}"
+                                             if not field.startswith("spec.") else field))
+        if causes:
+            raise errors.invalid(res, name, causes)
+        if old is None:
+            md["finalizers"] = [*list(md.get("finalizers") or []), CRD_FINALIZER] \
+                if CRD_FINALIZER not in (md.get("finalizers") or []) else md["finalizers"]
+            obj["status"] = {"conditions": [], "acceptedNames": {"plural": "", "kind": ""},
+                             "storedVersions": [str(storage[0].get("name"))] if storage else []}
+        spec.setdefault("conversion", {"strategy": "None"})
+
+    # ---- consequences of writes
+
+    def _after_write(self, res: Resource, key: Key, old: Obj | None, new: Obj) -> None:
+        if res.store_key == CRDS:
+            if old is None or old.get("spec") != new.get("spec"):
+                self.registry.set_crd(new)
+                for listener in self.crd_listeners:
+                    listener()
+            if old is None:
+                self._soon(self._establish_crd, key[1])
+            if _md(new).get("deletionTimestamp") and not (old and _md(old).get("deletionTimestamp")):
+                self._soon(self._cleanup_crd, key[1])
+            return
+        md = _md(new)
+        if md.get("deletionTimestamp") and not (old and _md(old).get("deletionTimestamp")):
+            finalizers = md.get("finalizers") or []
+            if "orphan" in finalizers or "foregroundDeletion" in finalizers:
+                self._soon(self._gc_owner, str(md.get("uid")))
+
+    def _after_remove(self, res: Resource, key: Key, obj: Obj) -> None:
+        md = _md(obj)
+        uid = str(md.get("uid", ""))
+        if self.store.owner_index.get(uid):
+            self._soon(self._gc_dependents, uid)
+        for ref in md.get("ownerReferences") or ():
+            owner = self.store.by_uid(str(ref.get("uid")))
+            if owner is not None and "foregroundDeletion" in (_md(owner).get("finalizers") or ()):
+                self._soon(self._gc_owner, str(ref.get("uid")))
+        if res.store_key == CRDS:
+            self.registry.remove_crd(key[1])
+            for listener in self.crd_listeners:
+                listener()
+            return
+        if res.crd_name:
+            crd = self.store.get(CRDS, ("", res.crd_name))
+            if crd is not None and _md(crd).get("deletionTimestamp") and not self.store.buckets[res.store_key]:
+                self._soon(self._finish_crd, res.crd_name)
+        if key[0] and self.store.ns_counts.get(key[0], 0) == 0 and self.namespace_phase(key[0]) == "Terminating":
+            self._soon(self._finish_namespace, key[0])
+
+    def _internal_update(self, store_key: StoreKey, key: Key, change: Callable[[Obj], None],
+                         subresource: str | None = None) -> None:
+        res = self.registry.storage_resource(store_key)
+        current = self.store.get(store_key, key)
+        if res is None or current is None:
+            return
+        new = thaw(current)
+        change(new)
+        self._update(res, current, new, subresource=subresource, dry_run=False, field_validation="Ignore")
+
+    def _internal_delete(self, store_key: StoreKey, key: Key) -> None:
+        res = self.registry.storage_resource(store_key)
+        if res is None or self.store.get(store_key, key) is None:
+            return
+        self.delete(res, key[0] or None, key[1])
+
+    def _remove_finalizer(self, store_key: StoreKey, key: Key, finalizer: str) -> None:
+        def change(obj: Obj) -> None:
+            md = obj["metadata"]
+            md["finalizers"] = [f for f in md.get("finalizers") or [] if f != finalizer]
+
+        self._internal_update(store_key, key, change)
+
+    def _establish_crd(self, name: str) -> None:
+        crd = self.store.get(CRDS, ("", name))
+        if crd is None:
+            return
+        names = dict((crd.get("spec") or {}).get("names") or {})
+        stamp = now_time()
+
+        def change(obj: Obj) -> None:
+            status = obj.setdefault("status", {})
+            status["acceptedNames"] = names
+            status["conditions"] = [
+                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": stamp, "reason": "NoConflicts",
+                 "message": "no conflicts found"},
+                {"type": "Established", "status": "True", "lastTransitionTime": stamp,
+                 "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
+            ]
+
+        self._internal_update(CRDS, ("", name), change, subresource="status")
+
+    def _cleanup_crd(self, name: str) -> None:
+        crd = self.store.get(CRDS, ("", name))
+        if crd is None:
+            return
+        stamp = now_time()
+
+        def change(obj: Obj) -> None:
+            conditions = [c for c in (obj.get("status") or {}).get("conditions") or []
+                          if c.get("type") != "Terminating"]
+            conditions.append({"type": "Terminating", "status": "True", "lastTransitionTime": stamp,
+                               "reason": "InstanceDeletionInProgress",
+                               "message": "CustomResource deletion is in progress"})
+            obj.setdefault("status", {})["conditions"] = conditions
+
+        self._internal_update(CRDS, ("", name), change, subresource="status")
+        spec = crd.get("spec") or {}
+        store_key = (str(spec.get("group", "")), str((spec.get("names") or {}).get("plural", "")))
+        keys = list(self.store.buckets[store_key])
+        for key in keys:
+            self._internal_delete(store_key, key)
+        if not self.store.buckets[store_key]:
+            self._finish_crd(name)
+
+    def _finish_crd(self, name: str) -> None:
+        crd = self.store.get(CRDS, ("", name))
+        if crd is None or CRD_FINALIZER not in (_md(crd).get("finalizers") or ()):
+            return
+        self._remove_finalizer(CRDS, ("", name), CRD_FINALIZER)
+
+    def _cleanup_namespace(self, namespace: str) -> None:
+        for store_key in list(self.store.buckets):
+            if store_key == NAMESPACES:
+                continue
+            keys = [k for k in self.store.buckets[store_key] if k[0] == namespace]
+            for key in keys:
+                with contextlib.suppress(APIError):
+                    self._internal_delete(store_key, key)
+        self._finish_namespace(namespace)
+
+    def _finish_namespace(self, namespace: str) -> None:
+        if self.store.ns_counts.get(namespace, 0) > 0:
+            return
+        obj = self.store.get(NAMESPACES, ("", namespace))
+        if obj is None or not _md(obj).get("deletionTimestamp"):
+            return
+        if _md(obj).get("finalizers"):
+            return
+        new = thaw(obj)
+        new.setdefault("spec", {})["finalizers"] = []
+        rv = self.store.next_rv()
+        new["metadata"]["resourceVersion"] = str(rv)
+        self.store.remove(NAMESPACES, ("", namespace), new, rv)
+
+    def _gc_dependents(self, owner_uid: str) -> None:
+        """Background GC: delete dependents whose owners are all gone."""
+        for store_key, key in list(self.store.owner_index.get(owner_uid, ())):
+            dep = self.store.get(store_key, key)
+            if dep is None or _md(dep).get("deletionTimestamp"):
+                continue
+            refs = _md(dep).get("ownerReferences") or []
+            if all(self.store.by_uid(str(r.get("uid"))) is None for r in refs):
+                self._internal_delete(store_key, key)
+
+    def _gc_owner(self, owner_uid: str) -> None:
+        """Orphan and Foreground processing for an owner being deleted."""
+        loc = self.store.uid_index.get(owner_uid)
+        if loc is None:
+            return
+        owner = self.store.get(*loc)
+        assert owner is not None
+        finalizers = _md(owner).get("finalizers") or []
+        deps = list(self.store.owner_index.get(owner_uid, ()))
+        if "orphan" in finalizers:
+            for store_key, key in deps:
+                def strip(obj: Obj) -> None:
+                    md = obj["metadata"]
+                    refs = [r for r in md.get("ownerReferences") or [] if r.get("uid") != owner_uid]
+                    if refs:
+                        md["ownerReferences"] = refs
+                    else:
+                        md.pop("ownerReferences", None)
+
+                self._internal_update(store_key, key, strip)
+            self._remove_finalizer(*loc, "orphan")
+            return
+        if "foregroundDeletion" in finalizers:
+            for store_key, key in deps:
+                dep = self.store.get(store_key, key)
+                if dep is not None and not _md(dep).get("deletionTimestamp"):
+                    self._internal_delete(store_key, key)
+            blocking = False
+            for store_key, key in self.store.owner_index.get(owner_uid, ()):
+                dep = self.store.get(store_key, key)
+                refs = _md(dep).get("ownerReferences") or [] if dep else []
+                if any(r.get("uid") == owner_uid and r.get("blockOwnerDeletion") for r in refs):
+                    blocking = True
+            if not blocking:
+                self._remove_finalizer(*loc, "foregroundDeletion")
+
+    # ---- lists
+
+    def list_entries(self, res: Resource, namespace: str | None, matcher: Callable[[Obj], bool] | None,
+                     limit: int | None, continue_token: str | None,
+                     ) -> tuple[list[Entry], str, str | None, int | None]:
+        """Returns (entries, resourceVersion, continue, remainingItemCount)."""
+        ns = namespace if res.namespaced else None
+        snapshot = self.store.rv
+        start: Key | None = None
+        if continue_token:
+            try:
+                raw = json.loads(base64.urlsafe_b64decode(continue_token.encode() + b"==="))
+                snapshot = int(raw["rv"])
+                start = (str(raw["start"][0]), str(raw["start"][1]))
+            except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
+                raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                                         "(version meta.k8s.io/v1)") from None
+            if snapshot < self.store.floor:
+                raise errors.expired("The provided continue parameter is too old to display a consistent list "
+                                     "result. You can start a new list without the continue parameter, or use "
+                                     "the continue token in this response to retrieve the remainder of the "
+                                     "results. Continuing with the provided token results in an inconsistent "
+                                     "list - objects that were created, modified, or deleted between the time "
+                                     "the first chunk was returned and now may show up in the list.")
+        pairs = self.store.items(res.store_key, ns)
+        if start is not None:
+            import bisect
+
+            idx = bisect.bisect_right(pairs, start, key=lambda p: p[0])
+            pairs = pairs[idx:]
+        out: list[Entry] = []
+        cont: str | None = None
+        remaining: int | None = None
+        last_key: Key = ("", "")
+        for i, (key, entry) in enumerate(pairs):
+            if matcher is not None and not matcher(self.to_served(res, entry.obj)):
+                continue
+            if limit and len(out) >= limit:
+                cont = base64.urlsafe_b64encode(json.dumps(
+                    {"rv": snapshot, "start": list(last_key)}).encode()).decode().rstrip("=")
+                if matcher is None:
+                    remaining = len(pairs) - i
+                break
+            out.append(entry)
+            last_key = key
+        return out, str(snapshot), cont, remaining
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if value is None:
+        return "null"
+    return "object"
+
+
+def _go_list(versions: list[Any]) -> str:
+    return "[]apiextensions.CustomResourceDefinitionVersion{...}" if versions else "null"

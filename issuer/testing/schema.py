@@ -190,12 +190,14 @@ def _prune_object(
     additional = schema.get("additionalProperties")
     preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
     for key in list(value):
+        if key in keep:
+            continue  # ObjectMeta and type fields are the server's business, never the schema's
         sub: dict[str, Any] | None = props.get(key) if props else None
         if sub is None and isinstance(additional, dict):
             sub = additional
         if sub is not None:
             _prune(value[key], sub, _child(path, key), removed)
-        elif key in keep or preserve or additional is True:
+        elif preserve or additional is True:
             continue
         else:
             del value[key]
@@ -779,14 +781,14 @@ def _substring(s: Any, start: Any, end: Any = None) -> Any:
     text = str(s)
     begin, stop = int(start), len(text) if end is None else int(end)
     if begin < 0 or stop > len(text) or begin > stop:
-        raise _cel_error(f"index out of range: {begin if begin < 0 or begin > stop else stop}")
+        return _cel_error(f"index out of range: {begin if begin < 0 or begin > stop else stop}")
     return _s(text[begin:stop])
 
 
 def _char_at(s: Any, index: Any) -> Any:
     text, i = str(s), int(index)
     if i < 0 or i > len(text):
-        raise _cel_error(f"index out of range: {i}")
+        return _cel_error(f"index out of range: {i}")
     return _s(text[i : i + 1])
 
 
@@ -821,13 +823,13 @@ def _sum(items: Any) -> Any:
 
 def _min(items: Any) -> Any:
     if not items:
-        raise _cel_error("min called on empty list")
+        return _cel_error("min called on empty list")
     return min(items)
 
 
 def _max(items: Any) -> Any:
     if not items:
-        raise _cel_error("max called on empty list")
+        return _cel_error("max called on empty list")
     return max(items)
 
 
@@ -841,7 +843,7 @@ def _or_value(value: Any, default: Any) -> Any:
 
 def _value(value: Any) -> Any:
     if value is None:
-        raise _cel_error("optional.none() dereference")
+        return _cel_error("optional.none() dereference")
     return value
 
 
@@ -921,7 +923,7 @@ def _run_rule(text: str, activation: dict[str, Any]) -> tuple[bool, str | None]:
     result, error = _evaluate(program, activation)
     if error is not None:
         return False, error
-    return (isinstance(result, bool) and bool(result)), None
+    return (isinstance(result, (bool, celtypes.BoolType)) and bool(result)), None
 
 
 def _run_message(text: str, activation: dict[str, Any]) -> str | None:
@@ -974,7 +976,7 @@ def _to_cel(value: JSON, schema: dict[str, Any]) -> Any:
                 return celtypes.StringType(value)
         return celtypes.StringType(value)
     if isinstance(value, int):
-        if schema.get("type") == "number":
+        if schema.get("type") == "number" or not -(2**63) <= value < 2**63:
             return celtypes.DoubleType(value)
         return celtypes.IntType(value)
     if isinstance(value, float):
@@ -1094,10 +1096,9 @@ def _check_node(schema: Any, path: str, errors: list[str], *, root: bool = False
         if isinstance(default, dict):
             _prune_object(default, schema, "", [], keep=frozenset())
         bad: list[Cause] = []
-        _validate_node(default, schema, "", bad, _MISSING, cel=False)
+        _validate_node(default, schema, "default", bad, _MISSING, cel=False)
         for cause in bad:
-            where = f"{path}.default" + (f".{cause.field}" if cause.field else "")
-            errors.append(f"{where}: {cause.message}")
+            errors.append(f"{path}.{cause.field}: {cause.message}")
     rules = schema.get("x-kubernetes-validations")
     if rules is not None:
         if not isinstance(rules, list):

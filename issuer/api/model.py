@@ -70,7 +70,8 @@ def duplicate(field: str, value: Any) -> Violation:
 
 
 def too_long(field: str, value: Any, limit: int) -> Violation:
-    return Violation(field, "Too long", f"must have at most {limit} bytes", value, True)
+    """Go's field.TooLong: the value is kept for callers but, as in Go, not printed."""
+    return Violation(field, "Too long", f"must have at most {limit} bytes", value, False)
 
 
 class InvalidObject(ValueError):

@@ -200,7 +200,13 @@ SIGNATURE_ALGORITHMS = (
 )
 
 PKCS12_PROFILES = ("LegacyRC2", "LegacyDES", "Modern2023", "Modern2026")
-OUTPUT_FORMATS = ("DER", "CombinedPEM")
+OUTPUT_FORMAT_DER = "DER"
+OUTPUT_FORMAT_COMBINED_PEM = "CombinedPEM"
+OUTPUT_FORMATS = (OUTPUT_FORMAT_DER, OUTPUT_FORMAT_COMBINED_PEM)
+
+# Certificate renewal policies (spec.renewal.policy)
+RENEWAL_POLICY_RENEW_BEFORE = "RenewBefore"
+RENEWAL_POLICY_DISABLED = "Disabled"
 
 # Key usages (pkg/apis/certmanager/v1/types.go), in cert-manager's order
 USAGES = (

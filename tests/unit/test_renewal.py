@@ -256,17 +256,11 @@ WINDOWS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("not_before", "not_after", "target", "windows", "expected", "error"), WINDOWS.values(), ids=WINDOWS.keys()
-)
+@pytest.mark.parametrize("case", WINDOWS.values(), ids=WINDOWS.keys())
 def test_renewal_with_windows_for_renew_before(
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    target: dt.datetime,
-    windows: list[types.RenewalWindow],
-    expected: dt.datetime,
-    error: str,
+    case: tuple[dt.datetime, dt.datetime, dt.datetime, list[types.RenewalWindow], dt.datetime, str],
 ) -> None:
+    not_before, not_after, target, windows, expected, error = case
     spec = types.CertificateSpec(
         renew_before=f"{int((not_after - target).total_seconds())}s",
         renewal=types.Renewal(policy="RenewBefore", windows=tuple(windows)),

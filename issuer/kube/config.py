@@ -51,7 +51,7 @@ class ClusterConfig:
 
     server: str
     namespace: str = "default"
-    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)  # may carry credentials
     ssl: ssl.SSLContext | None = None
     token: TokenSource | None = dataclasses.field(default=None, repr=False, compare=False)
     tls_server_name: str | None = None

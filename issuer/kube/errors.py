@@ -202,6 +202,8 @@ def from_status(status: int, doc: Mapping[str, Any] | None, *, retry_after: str 
     details = doc.get("details")
     details = details if isinstance(details, Mapping) else {}
     delay = parse_retry_after(retry_after)
+    if delay is None and isinstance(details.get("retryAfterSeconds"), int | float):
+        delay = parse_retry_after(str(details["retryAfterSeconds"]))
     if status == 429:
         return TooManyRequests(message, delay=DEFAULT_RETRY_DELAY if delay is None else delay, status=status,
                                reason=reason or "TooManyRequests", details=details)

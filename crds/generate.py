@@ -152,7 +152,7 @@ def cel_duration(expr: str) -> str:
 
 
 def valid_duration(expr: str) -> str:
-    return f"({expr} == '0' || {expr}.matches('{CEL_DURATION_RE}'))"
+    return f"({expr} == '0' || {expr}.matches(r'{CEL_DURATION_RE}'))"
 
 
 def secret_key_selector(desc: str, *, key_required: bool = False) -> Schema:
@@ -316,7 +316,7 @@ def http01_solver() -> Schema:
             "ingressClassName": string(
                 "IngressClass of the created Ingress (spec.ingressClassName).",
                 maxLength=253,
-                rules=[rule(f"self.matches('{DNS1123_SUBDOMAIN_RE}')",
+                rules=[rule(f"self.matches(r'{DNS1123_SUBDOMAIN_RE}')",
                             f"must be a valid IngressClass name: {DNS1123_SUBDOMAIN_MSG}")],
             ),
             "class": string("Ingress class annotation kubernetes.io/ingress.class of the created Ingress."),
@@ -509,7 +509,7 @@ def dns01_solver() -> Schema:
             "tsigAlgorithm": string(
                 "TSIG algorithm (case-insensitive): HMACMD5 (default), HMACSHA1, HMACSHA256 or HMACSHA512.",
                 maxLength=64,
-                rules=[rule(f"size(self) == 0 || self.matches('(?i)^({'|'.join(TSIG_ALGORITHMS)})$')",
+                rules=[rule(f"size(self) == 0 || self.matches(r'(?i)^({'|'.join(TSIG_ALGORITHMS)})$')",
                             "supported values: " + ", ".join(f'"{a}"' for a in TSIG_ALGORITHMS))],
             ),
             "tsigSecretSecretRef": secret_key_selector("Secret holding the base64 TSIG secret; needs tsigKeyName."),
@@ -753,7 +753,7 @@ def certificate_spec() -> Schema:
     rb = cel_duration("self.renewBefore")
     # webhook: renewBefore := duration * (100 - pct) / 100 (the quirk is kept), in milliseconds here
     pct_rb = f"({eff_duration}.getMilliseconds() * (100 - self.renewBeforePercentage) / 100)"
-    literal_cn = f"(has(self.literalSubject) && self.literalSubject.matches('{LITERAL_CN_RE}'))"
+    literal_cn = f"(has(self.literalSubject) && self.literalSubject.matches(r'{LITERAL_CN_RE}'))"
     sans = " || ".join(
         [f"{has_text('commonName')}", literal_cn]
         + [f"(has(self.{f}) && size(self.{f}) > 0)"
@@ -810,7 +810,7 @@ def certificate_spec() -> Schema:
     props: dict[str, Schema] = {
         "secretName": string(
             "Name of the Secret (same namespace) that receives the key pair.", maxLength=253,
-            rules=[rule(f"self.matches('{DNS1123_SUBDOMAIN_RE}')", DNS1123_SUBDOMAIN_MSG)],
+            rules=[rule(f"self.matches(r'{DNS1123_SUBDOMAIN_RE}')", DNS1123_SUBDOMAIN_MSG)],
         ),
         "secretTemplate": obj(
             {
@@ -836,7 +836,7 @@ def certificate_spec() -> Schema:
         ),
         "dnsNames": strings("DNS subject alternative names."),
         "ipAddresses": array(
-            string(maxLength=64, rules=[rule(f"self.matches('{IP_RE}')", "invalid IP address")]),
+            string(maxLength=64, rules=[rule(f"self.matches(r'{IP_RE}')", "invalid IP address")]),
             "IP address subject alternative names.", maxItems=1000,
         ),
         "uris": strings("URI subject alternative names."),
@@ -847,7 +847,7 @@ def certificate_spec() -> Schema:
                  "utf8Value": string("UTF8String value.")},
                 rules=[
                     rule(has_text("oid"), "must be specified", ".oid", "FieldValueRequired"),
-                    rule(f"!{has_text('oid')} || self.oid.matches('{OID_RE}')", "invalid oid syntax", ".oid"),
+                    rule(f"!{has_text('oid')} || self.oid.matches(r'{OID_RE}')", "invalid oid syntax", ".oid"),
                     rule(has_text("utf8Value"), "must be set to a valid non-empty UTF8 string", ".utf8Value",
                          "FieldValueRequired"),
                 ],
@@ -870,7 +870,7 @@ def certificate_spec() -> Schema:
                                                      pattern=r"^([0-9]+(\.[0-9]+)?(s|m|h))+$"),
                             "cron": string(
                                 "Five-field cron expression for window starts.", maxLength=256,
-                                rules=[rule(f"self.matches('{CRON_RE}')",
+                                rules=[rule(f"self.matches(r'{CRON_RE}')",
                                             "invalid cron syntax: expected exactly 5 fields. cron needs to follow: "
                                             "cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow")],
                             ),

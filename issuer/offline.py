@@ -1,0 +1,387 @@
+"""`issuer issue`: issue certificates from cert-manager manifests without a cluster.
+
+The same pure core as the operator: validation, the request manager's CertificateRequest, the SelfSigned
+and CA signers and the issuing controller's Secret; only the store differs (the input files instead of
+the API server). Certificates are issued in dependency order (SelfSigned ClusterIssuer -> CA Certificate
+-> CA Issuer backed by that Certificate's Secret -> leaf Certificates). Input problems are collected
+first and reported one per line (file, document, kind/name, field path) with exit code 2; nothing is
+printed or written unless everything issues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import dataclasses
+import datetime as _dt
+import os
+import pathlib
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from issuer import manifests
+from issuer.api import constants as c
+from issuer.api import defaults, validation
+from issuer.api import types as t
+from issuer.api.model import InvalidObject
+from issuer.controllers import issuing, requestmanager
+from issuer.pki import csr as csr_mod
+from issuer.pki import keys
+from issuer.pki.errors import PKIError
+from issuer.signers import base, dispatch
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+_PRIVATE_KEYS = {c.TLS_PRIVATE_KEY_KEY, c.DER_KEY_KEY, c.COMBINED_PEM_KEY, c.PKCS12_KEYSTORE_KEY, c.JKS_KEYSTORE_KEY}
+_CM_GROUPS = (c.GROUP, c.ACME_GROUP)
+OFFLINE_KEY_SECRET_SUFFIX = "-offline-private-key"
+
+IssuerKey = tuple[str, str, str]  # (kind, namespace or "", name)
+SecretKey = tuple[str, str]  # (namespace, name)
+
+
+@dataclasses.dataclass
+class _Cert:
+    doc: manifests.Document
+    cert: t.Certificate
+
+    @property
+    def key(self) -> SecretKey:
+        return (self.cert.metadata.namespace, self.cert.metadata.name)
+
+    @property
+    def label(self) -> str:
+        return self.doc.where()
+
+
+@dataclasses.dataclass
+class Result:
+    """What a run produced: Secrets in issue order, Certificates left for an online issuer, and errors."""
+
+    secrets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    not_issued: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (certificate, why)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    failed: bool = False  # errors of issuance rather than of the input
+
+
+def _secret_data(doc: manifests.Document, errors: list[str]) -> dict[str, bytes]:
+    obj = doc.obj
+    out: dict[str, bytes] = {}
+    data = obj.get("data") or {}
+    if not isinstance(data, dict):
+        errors.append(f"{doc.where()}: data: Invalid value: must be a map of base64 strings")
+        return out
+    for k, v in data.items():
+        try:
+            out[str(k)] = base64.b64decode(str(v), validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(f"{doc.where()}: data[{k}]: Invalid value: illegal base64 data")
+    string_data = obj.get("stringData") or {}
+    if isinstance(string_data, dict):
+        for k, v in string_data.items():
+            out[str(k)] = str(v).encode()
+    else:
+        errors.append(f"{doc.where()}: stringData: Invalid value: must be a map of strings")
+    return out
+
+
+def _with_namespace(doc: manifests.Document, namespace: str) -> manifests.Document:
+    """Namespaced documents that name no namespace get the default one, as kubectl does."""
+    obj = doc.obj
+    if doc.kind == c.CLUSTER_ISSUER or doc.namespace or not isinstance(obj.get("metadata"), dict):
+        return doc
+    return manifests.Document(doc.source, doc.index, {**obj, "metadata": {**obj["metadata"], "namespace": namespace}})
+
+
+def _issuer_key(ref: t.IssuerRef, namespace: str) -> IssuerKey:
+    kind = ref.kind or c.ISSUER
+    return (kind, "" if kind == c.CLUSTER_ISSUER else namespace, ref.name)
+
+
+def issue_documents(
+    docs: list[manifests.Document],
+    now: _dt.datetime,
+    *,
+    default_namespace: str = "default",
+    cluster_resource_namespace: str = "cert-manager",
+) -> Result:
+    """Validate, order and issue every SelfSigned/CA Certificate in `docs`."""
+    result = Result()
+    errors = result.errors
+    issuers: dict[IssuerKey, tuple[manifests.Document, t.Issuer]] = {}
+    certs: list[_Cert] = []
+    secrets: dict[SecretKey, dict[str, bytes]] = {}
+    secret_docs: dict[SecretKey, manifests.Document] = {}
+
+    for given in docs:
+        doc = _with_namespace(given, default_namespace)
+        group = doc.api_version.split("/")[0] if "/" in doc.api_version else ""
+        obj = doc.obj
+        if group in _CM_GROUPS:
+            violations = validation.validate(obj)
+            if violations:
+                errors.extend(f"{doc.where()}: {v}" for v in violations)
+                continue
+            try:
+                parsed = t.parse(obj)
+            except InvalidObject as exc:  # validate() reported these already; kept for type narrowing
+                errors.extend(f"{doc.where()}: {v}" for v in exc.violations)
+                continue
+            if isinstance(parsed, t.Issuer):
+                key = (parsed.kind, "" if parsed.is_cluster_scoped else parsed.metadata.namespace, parsed.metadata.name)
+                if key in issuers:
+                    errors.append(f"{doc.where()}: duplicate: also defined at {issuers[key][0].where()}")
+                issuers[key] = (doc, parsed)
+            elif isinstance(parsed, t.Certificate):
+                certs.append(_Cert(doc, parsed))
+            else:
+                errors.append(f"{doc.where()}: {doc.kind} objects are made by the controller, not issued offline")
+        elif doc.kind == "Secret" and doc.api_version == "v1":
+            skey = (doc.namespace, doc.name)
+            if not doc.name:
+                errors.append(f"{doc.where()}: metadata.name: Required value")
+                continue
+            if skey in secrets:
+                errors.append(f"{doc.where()}: duplicate: also defined at {secret_docs[skey].where()}")
+            secrets[skey] = _secret_data(doc, errors)
+            secret_docs[skey] = doc
+        # Namespaces, Ingresses and other kinds are not needed offline and are passed over.
+
+    by_name: dict[SecretKey, _Cert] = {}
+    producers: dict[SecretKey, _Cert] = {}
+    for item in certs:
+        if item.key in by_name:
+            errors.append(f"{item.label}: duplicate: also defined at {by_name[item.key].label}")
+        by_name[item.key] = item
+        target = (item.cert.metadata.namespace, item.cert.spec.secret_name)
+        if target in producers:
+            errors.append(
+                f"{item.label}: spec.secretName: Invalid value: {item.cert.spec.secret_name!r}: also the secretName "
+                f"of {producers[target].label}; two Certificates must not share a Secret"
+            )
+        elif target in secrets:
+            errors.append(
+                f"{item.label}: spec.secretName: Invalid value: {item.cert.spec.secret_name!r}: the input already "
+                f"holds a Secret of that name ({secret_docs[target].where()}); it will not be overwritten"
+            )
+        producers[target] = item
+
+    # Dependencies: a Certificate needs its issuer, a CA issuer needs its Secret, keystores their passwords.
+    deps: dict[SecretKey, set[SecretKey]] = {item.key: set() for item in certs}
+    issuable: list[_Cert] = []
+    for item in certs:
+        spec = item.cert.spec
+        ns = item.cert.metadata.namespace
+        ikey = _issuer_key(spec.issuer_ref, ns)
+        if spec.issuer_ref.group not in ("", c.GROUP):
+            result.not_issued.append((item.label, f"external issuer group {spec.issuer_ref.group!r}"))
+            continue
+        found = issuers.get(ikey)
+        if found is None:
+            where = f' in namespace "{ns}"' if ikey[0] == c.ISSUER else ""
+            errors.append(f'{item.label}: spec.issuerRef: Not found: {ikey[0]} "{ikey[2]}"{where} is not in the input')
+            continue
+        kind = dispatch.issuer_type(found[1])
+        if kind == "acme":
+            result.not_issued.append((item.label, "ACME issuers are not issued offline yet"))
+            continue
+        if kind not in ("selfSigned", "ca"):
+            result.not_issued.append((item.label, f"{kind} issuers are not supported"))
+            continue
+        needs: list[tuple[SecretKey, str]] = []
+        if kind == "ca" and found[1].spec.ca is not None:
+            rns = base.resource_namespace(found[1], cluster_resource_namespace)
+            needs.append(((rns, found[1].spec.ca.secret_name), f"{found[0].where()}: spec.ca.secretName"))
+        stores = spec.keystores or t.CertificateKeystores()
+        for kind_name, store in (("jks", stores.jks), ("pkcs12", stores.pkcs12)):
+            if store is not None and store.create and store.password_secret_ref is not None:
+                where = f"{item.label}: spec.keystores.{kind_name}.passwordSecretRef"
+                needs.append(((ns, store.password_secret_ref.name), where))
+        ok = True
+        for skey, where in needs:
+            if skey in producers:
+                deps[item.key].add(producers[skey].key)
+            elif skey not in secrets:
+                errors.append(
+                    f'{where}: Not found: Secret "{skey[1]}" in namespace "{skey[0]}" is neither in the input '
+                    "nor the secretName of a Certificate in it"
+                )
+                ok = False
+        if ok:
+            issuable.append(item)
+
+    order = _order(issuable, deps, by_name, errors)
+    if errors:
+        return result
+
+    def get_secret(namespace: str, name: str) -> Mapping[str, bytes] | None:
+        return secrets.get((namespace, name))
+
+    for item in order:
+        ikey = _issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)
+        issuer_doc, issuer_obj = issuers[ikey]
+        setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
+        if setup is not None and not setup.ready:
+            errors.append(f"{issuer_doc.where()}: {setup.reason}: {setup.message}")
+            result.failed = True
+            break
+        body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, errors)
+        if body is None:
+            result.failed = True
+            break
+        result.secrets.append(body)
+    if errors:
+        result.secrets.clear()
+    return result
+
+
+def _issue_one(
+    item: _Cert,
+    issuer_obj: t.Issuer,
+    secrets: dict[SecretKey, dict[str, bytes]],
+    get_secret: base.SecretGetter,
+    now: _dt.datetime,
+    cluster_resource_namespace: str,
+    errors: list[str],
+) -> dict[str, Any] | None:
+    cert = item.cert
+    ns = cert.metadata.namespace
+    try:
+        key = keys.generate(defaults.private_key(cert.spec))
+        csr_pem = csr_mod.pem_bytes(csr_mod.build(cert.spec, key))
+    except (PKIError, ValueError) as err:
+        errors.append(f"{item.label}: cannot build the certificate request: {err}")
+        return None
+    key_secret = cert.metadata.name + OFFLINE_KEY_SECRET_SUFFIX
+    cr = t.parse_certificate_request(requestmanager.build_request(cert, csr_pem, 1, key_secret))
+    key_data = {c.TLS_PRIVATE_KEY_KEY: keys.encode(key, c.PKCS8)}
+
+    def lookup(namespace: str, name: str) -> Mapping[str, bytes] | None:
+        if (namespace, name) == (ns, key_secret):
+            return key_data
+        return get_secret(namespace, name)
+
+    outcome = dispatch.sign(cr, issuer_obj, lookup, cluster_resource_namespace, now)
+    if not isinstance(outcome, base.Issued):
+        reason = outcome.reason if outcome is not None else "Unsupported"
+        message = outcome.message if outcome is not None else "issuer type not supported offline"
+        errors.append(f"{item.label}: {reason}: {message}")
+        return None
+    try:
+        passwords = issuing.resolve_keystore_passwords(cert.spec, ns, get_secret)
+        body = issuing.secret_body(cert, cr.spec.issuer_ref, outcome.certificate, outcome.ca, key, passwords)
+    except (issuing.KeystorePasswordError, PKIError) as err:
+        errors.append(f"{item.label}: {err}")
+        return None
+    secrets[(ns, cert.spec.secret_name)] = {k: base64.b64decode(v) for k, v in body["data"].items()}
+    return body
+
+
+def _order(
+    items: list[_Cert], deps: dict[SecretKey, set[SecretKey]], by_name: dict[SecretKey, _Cert], errors: list[str]
+) -> list[_Cert]:
+    """Dependencies first (Kahn's algorithm, input order among equals); a cycle is an input error."""
+    wanted = {item.key for item in items}
+    pending = {item.key: {d for d in deps[item.key] if d in wanted} for item in items}
+    missing = {item.key: deps[item.key] - wanted for item in items}
+    out: list[_Cert] = []
+    blocked = {k for k, m in missing.items() if m}
+    for key in blocked:
+        names = ", ".join(by_name[m].label for m in sorted(missing[key]))
+        errors.append(f"{by_name[key].label}: depends on {names}, which cannot be issued offline")
+    progress = True
+    while progress:
+        progress = False
+        for item in items:
+            key = item.key
+            if key in pending and key not in blocked and not pending[key]:
+                out.append(item)
+                del pending[key]
+                for rest in pending.values():
+                    rest.discard(key)
+                progress = True
+    cycle = [k for k in pending if k not in blocked]
+    if cycle:
+        names = ", ".join(by_name[k].label for k in cycle)
+        errors.append(f"dependency cycle between Certificates and CA Issuers: {names}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output
+
+
+def write_out_dir(out_dir: pathlib.Path, secrets: list[dict[str, Any]]) -> None:
+    """DIR/<namespace>/<secretName>/<key>; written to a sibling temp folder first, then moved into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=".issuer-", dir=out_dir))
+    try:
+        for body in secrets:
+            meta = body["metadata"]
+            folder = staging / meta["namespace"] / meta["name"]
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, value in body["data"].items():
+                path = folder / key
+                path.write_bytes(base64.b64decode(value))
+                os.chmod(path, 0o600 if key in _PRIVATE_KEYS else 0o644)
+        for ns_dir in staging.iterdir():
+            for secret_dir in ns_dir.iterdir():
+                dest = out_dir / ns_dir.name / secret_dir.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.exists():
+                    for old in dest.iterdir():
+                        old.unlink()
+                    dest.rmdir()
+                secret_dir.rename(dest)
+    finally:
+        for root, dirs, files in os.walk(staging, topdown=False):
+            for name in files:
+                os.unlink(os.path.join(root, name))
+            for name in dirs:
+                os.rmdir(os.path.join(root, name))
+        staging.rmdir()
+
+
+def dump_secrets(secrets: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(
+        secrets, Dumper=yaml.CSafeDumper, sort_keys=False, explicit_start=True, default_flow_style=False, width=1 << 20
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    stdin_text = sys.stdin.read() if "-" in args.filename else None
+    docs, problems = manifests.load(args.filename, stdin_text)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    now = _dt.datetime.now(_dt.UTC)
+    result = issue_documents(
+        docs,
+        now,
+        default_namespace=args.namespace,
+        cluster_resource_namespace=args.cluster_resource_namespace,
+    )
+    if result.errors:
+        for line in result.errors:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_FAILED if result.failed else EXIT_INVALID
+    if args.out_dir:
+        try:
+            write_out_dir(pathlib.Path(args.out_dir), result.secrets)
+        except OSError as err:
+            print(f"error: cannot write {args.out_dir}: {err.strerror or err}", file=sys.stderr)
+            return EXIT_FAILED
+    if not args.quiet and result.secrets:
+        sys.stdout.write(dump_secrets(result.secrets))
+    elapsed = time.perf_counter() - started
+    print(f"issued {len(result.secrets)} certificate(s) in {elapsed:.2f}s", file=sys.stderr)
+    for label, why in result.not_issued:
+        print(f"not issued: {label}: {why}", file=sys.stderr)
+    return EXIT_OK

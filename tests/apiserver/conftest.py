@@ -111,7 +111,9 @@ class Api:
             data = json.dumps(body).encode()
         if data is not None and ctype:
             hdrs["Content-Type"] = ctype
-        async with self.session.request(method, path, data=data, headers=hdrs, params=params) as r:
+        skip = ["Content-Type"] if not ctype else []
+        async with self.session.request(method, path, data=data, headers=hdrs, params=params,
+                                        skip_auto_headers=skip) as r:
             text = await r.read()
             try:
                 parsed = json.loads(text) if text else None

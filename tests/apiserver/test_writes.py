@@ -1,0 +1,304 @@
+"""Spec §3 tests 13-25: patch types and their errors, content types, error shapes, names and schema
+validation (including CEL), unknown-field handling, generateName, namespaces, finalizers and
+ownerReferences garbage collection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from tests.apiserver.conftest import APPLY, JSONPATCH, MERGE, SECRETS, SMP, WIDGETS, Api, widget
+
+
+async def test_merge_patch_null_deletes_and_rv_precondition_409(widgets: Api) -> None:
+    api = widgets
+    created = await api.post(WIDGETS, widget("w", color="red", tags=["a", "b"]))
+    resp = await api.patch(f"{WIDGETS}/w", {"spec": {"tags": ["c"], "ttl": None},
+                                            "metadata": {"labels": {"k": "v"}}})
+    assert resp.status == 200 and resp.body["spec"]["tags"] == ["c"]
+    resp = await api.patch(f"{WIDGETS}/w", {"metadata": {"labels": {"k": None}}, "spec": {"tags": None}})
+    assert resp.status == 200 and "tags" not in resp.body["spec"] and not resp.body["metadata"].get("labels")
+    stale = await api.patch(f"{WIDGETS}/w", {"metadata": {"resourceVersion": created.rv}, "spec": {"size": 9}})
+    assert stale.status == 409 and stale.body["reason"] == "Conflict"
+    fresh = await api.patch(f"{WIDGETS}/w", {"metadata": {"resourceVersion": resp.rv}, "spec": {"size": 9}})
+    assert fresh.status == 200 and fresh.body["spec"]["size"] == 9
+    missing = await api.patch(f"{WIDGETS}/nope", {"spec": {}})
+    assert missing.status == 404 and missing.body["message"] == 'widgets.example.com "nope" not found'
+
+
+async def test_json_patch_all_ops_and_failed_test_op_422(widgets: Api) -> None:
+    api = widgets
+    created = await api.post(WIDGETS, widget("w", tags=["a"]))
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": created.rv},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["kopf.zalando.org/KopfFinalizerMarker"]},
+        {"op": "add", "path": "/spec/tags/-", "value": "b"},
+        {"op": "replace", "path": "/spec/size", "value": 3},
+        {"op": "copy", "from": "/spec/size", "path": "/metadata/annotations"},
+        {"op": "remove", "path": "/metadata/annotations"},
+        {"op": "move", "from": "/spec/tags/0", "path": "/spec/shape"},
+    ]
+    resp = await api.patch(f"{WIDGETS}/w", ops, JSONPATCH)
+    assert resp.status == 200, resp.body
+    assert resp.body["metadata"]["finalizers"] == ["kopf.zalando.org/KopfFinalizerMarker"]
+    assert resp.body["spec"]["tags"] == ["b"] and resp.body["spec"]["size"] == 3 and resp.body["spec"]["shape"] == "a"
+    # kopf's finalizer patch against a stale resourceVersion: 422 and nothing changed
+    stale = [{"op": "test", "path": "/metadata/resourceVersion", "value": created.rv},
+             {"op": "remove", "path": "/metadata/finalizers"}]
+    failed = await api.patch(f"{WIDGETS}/w", stale, JSONPATCH)
+    assert failed.status == 422 and failed.body["reason"] == "Invalid"
+    assert (await api.get(f"{WIDGETS}/w")).body["metadata"]["finalizers"]
+    bad = await api.patch(f"{WIDGETS}/w", [{"op": "jump", "path": "/x"}], JSONPATCH)
+    assert bad.status == 400
+    undecodable = await api.req("PATCH", f"{WIDGETS}/w", raw=b"[{", ctype=JSONPATCH)
+    assert undecodable.status == 400 and undecodable.body["kind"] == "Status"
+
+
+async def test_strategic_merge_patch_415_on_cr_ok_on_secret(widgets: Api) -> None:
+    api = widgets
+    await api.post(WIDGETS, widget("w"))
+    resp = await api.patch(f"{WIDGETS}/w", {"spec": {"size": 2}}, SMP)
+    assert resp.status == 415
+    assert resp.body["reason"] == "UnsupportedMediaType"
+    assert resp.body["message"] == (
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+    await api.post(SECRETS, {"metadata": {"name": "s", "finalizers": ["a/b"],
+                                          "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+                                                               "name": "c", "uid": "u1"}]}})
+    resp = await api.patch(f"{SECRETS}/s", {
+        "metadata": {"finalizers": ["c/d"], "labels": {"x": "y"},
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "d", "uid": "u2"}]},
+        "stringData": {"k": "v"}}, SMP)
+    assert resp.status == 200, resp.body
+    md = resp.body["metadata"]
+    assert sorted(md["finalizers"]) == ["a/b", "c/d"]
+    assert [r["uid"] for r in md["ownerReferences"]] == ["u1", "u2"]
+    assert resp.body["data"] == {"k": "dg=="}
+
+
+async def test_merge_patch_with_array_body_422(widgets: Api) -> None:
+    api = widgets
+    await api.post(WIDGETS, widget("w"))
+    ops = [{"op": "replace", "path": "/spec/size", "value": 2}]
+    resp = await api.patch(f"{WIDGETS}/w", ops, MERGE)
+    assert resp.status == 422 and resp.body["reason"] == "Invalid"
+    assert resp.body["message"].startswith('"" is invalid: patch: Invalid value: "[{')
+    assert "couldn't get version/kind; json parse error: json: cannot unmarshal array into Go value of type " \
+           "struct" in resp.body["message"]
+    assert (await api.get(f"{WIDGETS}/w")).body["spec"]["size"] == 1
+
+
+async def test_missing_content_type_on_post_put_is_json_but_415_on_patch(widgets: Api) -> None:
+    api = widgets
+    created = await api.req("POST", WIDGETS, raw=json.dumps(widget("w")).encode(), ctype=None)
+    assert created.status == 201
+    body = created.body
+    body["spec"]["size"] = 2
+    put = await api.req("PUT", f"{WIDGETS}/w", raw=json.dumps(body).encode(), ctype=None)
+    assert put.status == 200 and put.body["spec"]["size"] == 2
+    patch = await api.req("PATCH", f"{WIDGETS}/w", raw=b'{"spec":{"size":3}}', ctype=None)
+    assert patch.status == 415 and patch.body["reason"] == "UnsupportedMediaType"
+    other = await api.req("PATCH", f"{WIDGETS}/w", raw=b'{"spec":{"size":3}}', ctype="text/plain")
+    assert other.status == 415
+    deleted = await api.req("DELETE", f"{WIDGETS}/w", raw=b'{"propagationPolicy":"Background"}', ctype=None)
+    assert deleted.status == 200
+
+
+async def test_already_exists_and_not_found_status_shapes(widgets: Api) -> None:
+    api = widgets
+    await api.post(WIDGETS, widget("x"))
+    again = await api.post(WIDGETS, widget("x"))
+    assert again.status == 409
+    assert again.body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                          "message": 'widgets.example.com "x" already exists', "reason": "AlreadyExists",
+                          "details": {"name": "x", "group": "example.com", "kind": "widgets"}, "code": 409}
+    missing = await api.get(f"{SECRETS}/s1")
+    assert missing.status == 404
+    assert missing.body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                            "message": 'secrets "s1" not found', "reason": "NotFound",
+                            "details": {"name": "s1", "kind": "secrets"}, "code": 404}
+    unknown = await api.get("/apis/example.com/v1/namespaces/default/nothings")
+    assert unknown.status == 404 and unknown.body["details"] == {}
+    assert unknown.body["message"] == "the server could not find the requested resource"
+    assert (await api.get("/nowhere")).status == 404
+    deleted = await api.delete(f"{WIDGETS}/nope")
+    assert deleted.status == 404 and deleted.body["reason"] == "NotFound"
+
+
+async def test_invalid_name_and_schema_422_causes(widgets: Api) -> None:
+    api = widgets
+    resp = await api.post(WIDGETS, widget("Bad_Name"))
+    assert resp.status == 422
+    assert resp.body["message"].startswith('Widget.example.com "Bad_Name" is invalid: metadata.name: Invalid '
+                                           'value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of')
+    ns = await api.post("/api/v1/namespaces", {"metadata": {"name": "a.b"}})
+    assert ns.status == 422 and "RFC 1123 label" in ns.body["message"]
+    body = widget("w")
+    del body["spec"]["size"]
+    body["spec"]["color"] = "purple"
+    resp = await api.post(WIDGETS, body)
+    assert resp.status == 422
+    causes = {c["field"]: c for c in resp.body["details"]["causes"]}
+    assert causes["spec.size"]["reason"] == "FieldValueRequired"
+    assert causes["spec.color"]["reason"] == "FieldValueNotSupported"
+    assert resp.body["message"].startswith('Widget.example.com "w" is invalid: [')
+    assert resp.body["details"]["kind"] == "Widget" and resp.body["details"]["group"] == "example.com"
+    typed = await api.post(WIDGETS, widget("w", size="big"))  # type: ignore[arg-type]
+    assert typed.status == 422
+    assert typed.body["details"]["causes"][0]["reason"] == "FieldValueTypeInvalid"
+    # CEL: duration() rule and a transition rule on oldSelf
+    cel = await api.post(WIDGETS, widget("w", ttl="48h"))
+    assert cel.status == 422 and "ttl must be at most 24h" in cel.body["message"]
+    ok = await api.post(WIDGETS, widget("w", ttl="1h", color="red"))
+    assert ok.status == 201
+    change = await api.patch(f"{WIDGETS}/w", {"spec": {"color": "blue"}})
+    assert change.status == 422 and "color is immutable" in change.body["message"]
+    no_name = await api.post(WIDGETS, {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 1}})
+    assert no_name.status == 422
+    assert no_name.body["details"]["causes"][0] == {
+        "reason": "FieldValueRequired", "message": "Required value: name or generateName is required",
+        "field": "metadata.name"}
+
+
+async def test_unknown_fields_pruned_warn_header_strict_400_ignore_silent(widgets: Api) -> None:
+    api = widgets
+    warn = await api.post(WIDGETS, widget("a", foo=1))
+    assert warn.status == 201 and "foo" not in warn.body["spec"]
+    assert warn.headers.getall("Warning") == ['299 - "unknown field \\"spec.foo\\""']
+    strict = await api.post(WIDGETS, widget("b", foo=1), params={"fieldValidation": "Strict"})
+    assert strict.status == 400 and strict.body["reason"] == "BadRequest"
+    assert strict.body["message"] == ('Widget in version "v1" cannot be handled as a Widget: strict decoding '
+                                      'error: unknown field "spec.foo"')
+    ignore = await api.post(WIDGETS, widget("c", foo=1), params={"fieldValidation": "Ignore"})
+    assert ignore.status == 201 and "Warning" not in ignore.headers and "foo" not in ignore.body["spec"]
+    patched = await api.patch(f"{WIDGETS}/a", {"spec": {"bar": 2}}, params={"fieldValidation": "Strict"})
+    assert patched.status == 400
+    bad_json = await api.req("POST", WIDGETS, raw=b"{not json", ctype="application/json")
+    assert bad_json.status == 400 and bad_json.body["kind"] == "Status"
+
+
+async def test_generate_name_suffix(widgets: Api) -> None:
+    api = widgets
+    names = set()
+    for _ in range(5):
+        resp = await api.post(WIDGETS, {"apiVersion": "example.com/v1", "kind": "Widget",
+                                        "metadata": {"generateName": "w-"}, "spec": {"size": 1}})
+        assert resp.status == 201
+        name = resp.body["metadata"]["name"]
+        assert re.fullmatch(r"w-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
+        names.add(name)
+    assert len(names) == 5
+
+
+async def test_namespace_missing_404_terminating_403_and_cascade(widgets: Api) -> None:
+    api = widgets
+    missing = await api.post("/api/v1/namespaces/nope/secrets", {"metadata": {"name": "s"}})
+    assert missing.status == 404 and missing.body["message"] == 'namespaces "nope" not found'
+    assert (await api.post("/api/v1/namespaces", {"metadata": {"name": "team"}})).status == 201
+    ns = (await api.get("/api/v1/namespaces/team")).body
+    assert ns["spec"]["finalizers"] == ["kubernetes"] and ns["status"]["phase"] == "Active"
+    for name in ("kube-system", "kube-public", "kube-node-lease", "default"):
+        assert (await api.get(f"/api/v1/namespaces/{name}")).status == 200
+    await api.post("/api/v1/namespaces/team/secrets", {"metadata": {"name": "s"}})
+    held = widget("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    await api.post("/apis/example.com/v1/namespaces/team/widgets", held)
+    deleting = await api.delete("/api/v1/namespaces/team")
+    assert deleting.status == 200 and deleting.body["status"]["phase"] == "Terminating"
+    await asyncio.sleep(0.05)
+    refused = await api.post("/api/v1/namespaces/team/secrets", {"metadata": {"name": "t"}})
+    assert refused.status == 403 and refused.body["reason"] == "Forbidden"
+    assert "unable to create new content in namespace team because it is being terminated" in refused.body["message"]
+    assert (await api.get("/api/v1/namespaces/team/secrets/s")).status == 404
+    assert (await api.get("/api/v1/namespaces/team")).status == 200  # the finalizer holds it
+    await api.patch("/apis/example.com/v1/namespaces/team/widgets/held", {"metadata": {"finalizers": None}})
+    await asyncio.sleep(0.05)
+    assert (await api.get("/api/v1/namespaces/team")).status == 404
+    protected = await api.delete("/api/v1/namespaces/default")
+    assert protected.status == 403
+
+
+async def test_finalizers_block_delete_then_release(widgets: Api) -> None:
+    api = widgets
+    body = widget("w")
+    body["metadata"]["finalizers"] = ["example.com/hold"]
+    created = await api.post(WIDGETS, body)
+    watch = asyncio.ensure_future(api.watch(WIDGETS, {"resourceVersion": created.rv}, count=2))
+    await asyncio.sleep(0.05)
+    deleting = await api.delete(f"{WIDGETS}/w", {"propagationPolicy": "Background"})
+    assert deleting.status == 200 and deleting.body["metadata"]["deletionTimestamp"]
+    again = await api.delete(f"{WIDGETS}/w")
+    assert again.status == 200 and again.rv == deleting.rv
+    # spec and status changes are still allowed while deleting
+    assert (await api.patch(f"{WIDGETS}/w", {"spec": {"size": 4}})).status == 200
+    released = await api.patch(f"{WIDGETS}/w", {"metadata": {"finalizers": None}})
+    assert released.status == 200
+    events = await watch
+    assert [e["type"] for e in events] == ["MODIFIED", "MODIFIED"]
+    assert (await api.get(f"{WIDGETS}/w")).status == 404
+    tail = await api.watch(WIDGETS, {"resourceVersion": deleting.rv}, count=2)
+    assert [e["type"] for e in tail] == ["MODIFIED", "DELETED"]
+    assert int(tail[1]["object"]["metadata"]["resourceVersion"]) > int(tail[0]["object"]["metadata"]
+                                                                       ["resourceVersion"])
+
+
+async def test_no_new_finalizers_while_deleting_422(widgets: Api) -> None:
+    api = widgets
+    body = widget("w")
+    body["metadata"]["finalizers"] = ["example.com/a"]
+    await api.post(WIDGETS, body)
+    await api.delete(f"{WIDGETS}/w")
+    resp = await api.patch(f"{WIDGETS}/w", {"metadata": {"finalizers": ["example.com/a", "example.com/b"]}})
+    assert resp.status == 422
+    assert resp.body["details"]["causes"] == [{
+        "reason": "FieldValueForbidden", "field": "metadata.finalizers",
+        "message": "Forbidden: no new finalizers can be added if the object is being deleted"}]
+
+
+async def test_owner_references_background_gc(widgets: Api) -> None:
+    api = widgets
+    owner = (await api.post(WIDGETS, widget("owner"))).body
+    ref = {"apiVersion": "example.com/v1", "kind": "Widget", "name": "owner", "uid": owner["metadata"]["uid"],
+           "controller": True, "blockOwnerDeletion": True}
+    await api.post(SECRETS, {"metadata": {"name": "owned", "ownerReferences": [ref]}})
+    await api.post(SECRETS, {"metadata": {"name": "held", "ownerReferences": [ref], "finalizers": ["x.io/y"]}})
+    await api.post(SECRETS, {"metadata": {"name": "other", "ownerReferences": [
+        ref, {"apiVersion": "v1", "kind": "Secret", "name": "owned", "uid": "still-alive-uid"}]}})
+    other_owner = (await api.get(f"{SECRETS}/owned")).body["metadata"]["uid"]
+    await api.patch(f"{SECRETS}/other", {"metadata": {"ownerReferences": [
+        ref, {"apiVersion": "v1", "kind": "Secret", "name": "keeper", "uid": "keeper-uid"}]}})
+    keeper = await api.post(SECRETS, {"metadata": {"name": "keeper"}})
+    await api.patch(f"{SECRETS}/other", {"metadata": {"ownerReferences": [
+        ref, {"apiVersion": "v1", "kind": "Secret", "name": "keeper", "uid": keeper.body["metadata"]["uid"]}]}})
+    del other_owner
+    assert (await api.delete(f"{WIDGETS}/owner")).status == 200
+    await asyncio.sleep(0.05)
+    assert (await api.get(f"{SECRETS}/owned")).status == 404
+    held = await api.get(f"{SECRETS}/held")
+    assert held.status == 200 and held.body["metadata"]["deletionTimestamp"]  # finalizers respected
+    assert (await api.get(f"{SECRETS}/other")).status == 200  # another owner is alive
+    # Orphan: the dependent stays, without the ownerReference
+    owner2 = (await api.post(WIDGETS, widget("owner2"))).body
+    ref2 = dict(ref, name="owner2", uid=owner2["metadata"]["uid"])
+    await api.post(SECRETS, {"metadata": {"name": "orphan", "ownerReferences": [ref2]}})
+    resp = await api.delete(f"{WIDGETS}/owner2", {"propagationPolicy": "Orphan"})
+    assert resp.status == 200
+    await asyncio.sleep(0.05)
+    assert (await api.get(f"{WIDGETS}/owner2")).status == 404
+    orphan = await api.get(f"{SECRETS}/orphan")
+    assert orphan.status == 200 and "ownerReferences" not in orphan.body["metadata"]
+    # Foreground: the owner waits for blocking dependents
+    owner3 = (await api.post(WIDGETS, widget("owner3"))).body
+    ref3 = dict(ref, name="owner3", uid=owner3["metadata"]["uid"])
+    await api.post(SECRETS, {"metadata": {"name": "fg", "ownerReferences": [ref3], "finalizers": ["x.io/y"]}})
+    resp = await api.delete(f"{WIDGETS}/owner3", params={"propagationPolicy": "Foreground"})
+    assert "foregroundDeletion" in resp.body["metadata"]["finalizers"]
+    await asyncio.sleep(0.05)
+    assert (await api.get(f"{WIDGETS}/owner3")).status == 200
+    await api.patch(f"{SECRETS}/fg", {"metadata": {"finalizers": None}}, SMP)
+    await asyncio.sleep(0.05)
+    assert (await api.get(f"{SECRETS}/fg")).status == 404
+    assert (await api.get(f"{WIDGETS}/owner3")).status == 404
+    assert APPLY

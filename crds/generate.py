@@ -151,6 +151,15 @@ def cel_duration(expr: str) -> str:
     return f"({expr} == '0' ? duration('0s') : duration({expr}))"
 
 
+def go_duration_string(ms: str) -> str:
+    """CEL: Go's time.Duration.String() of a whole, non-negative number of seconds given in milliseconds
+    ("2160h0m0s", "5m0s", "30s"); callers check wholeness and sign first."""
+    sec = f"({ms} / 1000)"
+    return (f"({sec} >= 3600 ? string({sec} / 3600) + 'h' + string({sec} % 3600 / 60) + 'm' + "
+            f"string({sec} % 60) + 's' : ({sec} >= 60 ? string({sec} / 60) + 'm' + string({sec} % 60) + 's' : "
+            f"string({sec}) + 's'))")
+
+
 def valid_duration(expr: str) -> str:
     return f"({expr} == '0' || {expr}.matches(r'{CEL_DURATION_RE}'))"
 
@@ -942,6 +951,16 @@ def certificate_spec() -> Schema:
             rules=[rule("has(self.permitted) || has(self.excluded)", "either permitted or excluded must be set")],
         ),
     }
+    # the webhook prints both durations Go-style; the messageExpression does too for whole seconds
+    d_ms, rb_ms = f"{eff_duration}.getMilliseconds()", f"{rb}.getMilliseconds()"
+    renew_before_below_duration = rule(
+        f"!({rb_ok}) || {rb} < {eff_duration}", "certificate duration must be greater than renewBefore",
+        ".renewBefore")
+    renew_before_below_duration["messageExpression"] = (
+        f"({d_ms} >= 0 && {rb_ms} >= 0 && {d_ms} % 1000 == 0 && {rb_ms} % 1000 == 0) ? "
+        f"'certificate duration ' + {go_duration_string(d_ms)} + ' must be greater than renewBefore ' + "
+        f"{go_duration_string(rb_ms)} : 'certificate duration must be greater than renewBefore'"
+    )
     spec_rules = [
         rule(sans, "at least one of commonName (from the commonName field or from a literalSubject), dnsNames, "
              "emailSANs, ipAddresses, otherNames, or uriSANs must be set"),
@@ -958,8 +977,7 @@ def certificate_spec() -> Schema:
              ".renewBeforePercentage"),
         rule(f"!({rb_ok}) || {rb} >= duration('5m')", "certificate renewBefore must be greater than 5m0s",
              ".renewBefore"),
-        rule(f"!({rb_ok}) || {rb} < {eff_duration}", "certificate duration must be greater than renewBefore",
-             ".renewBefore"),
+        renew_before_below_duration,
         rule(f"!has(self.renewBeforePercentage) || {pct_rb} >= 300000",
              "certificate renewBeforePercentage must result in a renewBefore greater than 5m0s",
              ".renewBeforePercentage"),

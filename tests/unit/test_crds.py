@@ -302,6 +302,8 @@ def test_there_are_many_rules() -> None:
 def test_rule_compiles_with_celpy(entry: tuple[str, str, dict[str, Any], dict[str, Any]]) -> None:
     _, _, _, rule = entry
     _ENV.compile(rule["rule"])
+    if "messageExpression" in rule:
+        _ENV.compile(rule["messageExpression"])
     assert rule["message"].strip()
     assert rule.get("reason", "FieldValueInvalid") in _REASONS
 
@@ -316,7 +318,7 @@ def test_rule_is_portable_cel(entry: tuple[str, str, dict[str, Any], dict[str, A
     functions outside kube's CEL environment, fieldPath names a declared field, oldSelf only where
     kube can correlate (not under lists that are not map lists)."""
     _, path, node, rule = entry
-    text = rule["rule"]
+    text = f"{rule['rule']} {rule.get('messageExpression', '')}"
     for m in _LITERAL_RE.finditer(text):
         if not m.group("raw"):
             body = m.group("body")
@@ -548,9 +550,16 @@ CASES: dict[str, Case] = {
         _cert(renewBefore="4m59s"), None, [("spec.renewBefore", "certificate renewBefore must be greater than 5m0s")]),
     "renewBefore equal to duration is rejected": (
         _cert(duration="720h", renewBefore="720h"), None,
-        [("spec.renewBefore", "certificate duration must be greater than renewBefore")]),
+        [("spec.renewBefore", "certificate duration 720h0m0s must be greater than renewBefore 720h0m0s")]),
     "renewBefore equal to the default duration is rejected": (
-        _cert(renewBefore="2160h"), None, [("spec.renewBefore", "must be greater than renewBefore")]),
+        _cert(renewBefore="2160h"), None,
+        [("spec.renewBefore", "certificate duration 2160h0m0s must be greater than renewBefore 2160h0m0s")]),
+    "renewBefore longer than a short duration names both Go-style": (
+        _cert(duration="1h", renewBefore="90m"), None,
+        [("spec.renewBefore", "certificate duration 1h0m0s must be greater than renewBefore 1h30m0s")]),
+    "renewBefore with a fraction of a second falls back to the plain message": (
+        _cert(duration="1h", renewBefore="1h0.5s"), None,
+        [("spec.renewBefore", "certificate duration must be greater than renewBefore")]),
     "renewBefore just under duration with multi-unit strings is accepted": (
         _cert(duration="1h", renewBefore="59m55s"), None, []),
     "renewBefore and renewBeforePercentage together are rejected on both fields": (

@@ -215,9 +215,9 @@ def _ssl_context(configuration: Any, source: str) -> ssl.SSLContext:
 class _CachedToken:
     """Calls the kubernetes loader's refresh hook (which may run an exec plugin) at most every few seconds."""
 
-    def __init__(self, fetch: Callable[[], str | None], ttl: float = TOKEN_CACHE_SECONDS) -> None:
+    def __init__(self, fetch: Callable[[], str | None], ttl: float | None = None) -> None:
         self._fetch = fetch
-        self._ttl = ttl
+        self._ttl = TOKEN_CACHE_SECONDS if ttl is None else ttl
         self._value: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
@@ -234,7 +234,7 @@ class _CachedToken:
 class _FileToken:
     """A bearer token read from a file, re-read every few seconds (projected tokens rotate)."""
 
-    def __init__(self, path: pathlib.Path, ttl: float = TOKEN_CACHE_SECONDS) -> None:
+    def __init__(self, path: pathlib.Path, ttl: float | None = None) -> None:
         self._cached = _CachedToken(self._read, ttl)
         self._path = path
         self._last: str | None = None

@@ -23,6 +23,8 @@ DEFAULT_MAX_ENTRIES = 4096
 MAX_MESSAGE = 1024
 """Event messages are cut to this many characters (the events.k8s.io limit is 1 KiB)."""
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
 EventKey = tuple[str, str, str, str, str, str, str, str]
 
 
@@ -58,7 +60,8 @@ def event_namespace(involved: Mapping[str, Any]) -> str:
 def event_name(involved: Mapping[str, Any], now: datetime.datetime, seq: int = 0) -> str:
     """client-go's `<object name>.<unix nanoseconds in hex>`; `seq` (added to the nanoseconds) makes names
     of events posted in the same microsecond differ."""
-    stamp = int(now.timestamp() * 1_000_000) * 1000 + seq
+    micros = (now - _EPOCH) // datetime.timedelta(microseconds=1)
+    stamp = micros * 1000 + seq
     return f"{involved.get('name') or 'event'}.{stamp:x}"
 
 

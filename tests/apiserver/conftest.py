@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import json
 import os
 import pathlib
@@ -112,7 +113,8 @@ class Api:
         if data is not None and ctype:
             hdrs["Content-Type"] = ctype
         skip = ["Content-Type"] if not ctype else []
-        async with self.session.request(method, path, data=data, headers=hdrs, params=params,
+        payload: Any = io.BytesIO(data) if data is not None and len(data) > 512 * 1024 else data
+        async with self.session.request(method, path, data=payload, headers=hdrs, params=params,
                                         skip_auto_headers=skip) as r:
             text = await r.read()
             try:

@@ -481,27 +481,28 @@ def _pem_block_bytes(pem: bytes) -> bytes:
 
 def post_issuance(
     input: Input,
-    desired_labels: Mapping[str, str] | None = None,
-    desired_annotations: Mapping[str, str] | None = None,
+    desired_labels: Mapping[str, str],
+    desired_annotations: Mapping[str, str] | None,
     output_formats: Mapping[str, bytes] | None = None,
     owner_ref_enabled: bool = False,
 ) -> Violation | None:
     """The first reason to re-apply the Secret (cert-manager's post-issuance chain), or None.
 
-    `desired_labels` are the managed base labels (default ``controller.cert-manager.io/fao: "true"``) and
-    `desired_annotations` the managed certificate-detail annotations computed from the Secret's leaf
-    (common-name, alt-names, ip-sans, uri-sans, ...); only `cert-manager.io/` and
-    `controller.cert-manager.io/` keys count, and certificate-name / issuer-* are ignored (the trigger
-    checks those). `output_formats` are the expected additional-output data (data key -> bytes); None
-    derives them from tls.key/tls.crt (`expected_output_formats`). `owner_ref_enabled` mirrors
-    `--enable-certificate-owner-ref`.
+    `desired_labels` are the labels cert-manager applies (at least ``controller.cert-manager.io/fao: "true"``)
+    and `desired_annotations` the annotations it applies, including the certificate-detail ones computed
+    from the Secret's leaf (common-name, alt-names, ip-sans, uri-sans, ...). Only `cert-manager.io/` and
+    `controller.cert-manager.io/` keys count as managed (template keys come from `spec.secretTemplate`), and
+    certificate-name / issuer-* are ignored (the trigger checks those). `desired_annotations=None` skips the
+    certificate-detail annotation checks. `output_formats` are the expected additional-output data (data
+    key -> bytes); None derives them from tls.key/tls.crt (`expected_output_formats`). `owner_ref_enabled`
+    mirrors `--enable-certificate-owner-ref`.
     """
     secret = input.secret
     if secret is None:
         return None
     cert = input.certificate
     spec = cert.spec
-    labels = dict(desired_labels) if desired_labels is not None else {c.LABEL_FAO: "true"}
+    labels = dict(desired_labels)
     detail_annotations = {
         k: v for k, v in (desired_annotations or {}).items() if _managed(k) and k not in _UNMANAGED_CERT_ANNOTATIONS
     }
@@ -537,13 +538,15 @@ def post_issuance(
         frozenset(k for k in labels if _managed(k)),
         "Managed",
         "Labels",
-    ) or _set_mismatch(
-        c.REASON_SECRET_MANAGED_METADATA_MISMATCH,
-        frozenset(k for k in secret.managed_annotations if _managed(k)) - _UNMANAGED_CERT_ANNOTATIONS,
-        frozenset(detail_annotations),
-        "Managed",
-        "Annotations",
     )
+    if found is None and desired_annotations is not None:
+        found = _set_mismatch(
+            c.REASON_SECRET_MANAGED_METADATA_MISMATCH,
+            frozenset(k for k in secret.managed_annotations if _managed(k)) - _UNMANAGED_CERT_ANNOTATIONS,
+            frozenset(detail_annotations),
+            "Managed",
+            "Annotations",
+        )
     if found:
         return found
     # SecretSecretTemplateMismatch

@@ -821,7 +821,7 @@ def test_post_issuance(
 
 
 def test_post_issuance_without_a_secret_is_silent(keys: Keys) -> None:
-    assert policies.post_issuance(make_input(keys, sec=None)) is None
+    assert policies.post_issuance(make_input(keys, sec=None), {c.LABEL_FAO: "true"}, None) is None
 
 
 def test_secret_view_from_wire_reads_managed_fields() -> None:
@@ -968,7 +968,8 @@ def test_garbage_secret_data_never_raises(
     view = secret(keys, data=data, annotations=annotations)
     current = None if csr is None else request(csr)
     snapshot = make_input(keys, sec=view, current=current)
-    for result in (policies.trigger(snapshot), policies.readiness(snapshot), policies.post_issuance(snapshot)):
+    post = policies.post_issuance(snapshot, {c.LABEL_FAO: "true"}, DETAILS, owner_ref_enabled=keep_key)
+    for result in (policies.trigger(snapshot), policies.readiness(snapshot), post):
         assert result is None or all(isinstance(part, str) for part in result)
 
 
@@ -1007,3 +1008,14 @@ def test_a_csr_built_from_the_spec_matches_it(keys: Keys, spec: types.Certificat
     built = pki_csr.pem_bytes(pki_csr.build(spec, keys.main))
     cr = request(built, is_ca=spec.is_ca, usages=spec.usages)
     assert match.request_matches_spec(cr, spec).value == []
+
+
+def test_post_issuance_without_desired_annotations_skips_the_detail_checks(keys: Keys) -> None:
+    stale = _managed_secret(keys, annotations={**ANNOTATIONS, c.ANN_ALT_NAMES: "old.example.com"})
+    assert policies.post_issuance(make_input(keys, sec=stale), {c.LABEL_FAO: "true"}, None) is None
+
+
+def test_post_issuance_only_counts_cert_manager_keys_of_the_desired_metadata(keys: Keys) -> None:
+    labels = {c.LABEL_FAO: "true", "team": "a"}  # a template label passed along is not a managed label
+    annotations = {**DETAILS, **ANNOTATIONS, "note": "x"}
+    assert policies.post_issuance(make_input(keys, sec=_managed_secret(keys)), labels, annotations) is None

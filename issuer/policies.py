@@ -384,11 +384,41 @@ def trigger(input: Input) -> Violation | None:
 
 
 def readiness(input: Input) -> Readiness:
-    """The Ready condition: False with the first readiness violation, else True/Ready."""
+    """The Ready condition as cert-manager's readiness controller sets it: False with the first readiness
+    violation, else True/Ready; then, whenever the Secret's leaf decodes but its renewal time cannot be
+    computed (a renewal-window error), False/WindowError "Could not calculate renewal time: ..." (the
+    controller also emits that as a Warning event)."""
     found = evaluate(READINESS_CHAIN, input)
+    times = status_times(input)
+    if times.error:
+        return Readiness(c.FALSE, c.REASON_WINDOW_ERROR, f"Could not calculate renewal time: {times.error}")
     if found is not None:
         return Readiness(c.FALSE, found.reason, found.message)
     return Readiness(c.TRUE, c.REASON_READY, READY_MESSAGE)
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusTimes:
+    """status.notBefore / notAfter / renewalTime from the Secret's leaf (all None when the Secret is missing,
+    empty or its tls.crt does not decode; renewal_time None also for the Disabled policy). `error` is a
+    renewal-window error; renewal_time then holds the fallback time, as in cert-manager."""
+
+    not_before: _dt.datetime | None = None
+    not_after: _dt.datetime | None = None
+    renewal_time: _dt.datetime | None = None
+    error: str = ""
+
+
+def status_times(input: Input) -> StatusTimes:
+    """The validity and renewal time the readiness controller writes into the Certificate status."""
+    if input.secret is None or not input.secret.data:
+        return StatusTimes()
+    leaf = match.parse_leaf(bytes(input.secret.data.get(c.TLS_CERT_KEY) or b""))
+    if leaf.value is None:
+        return StatusTimes()
+    not_before, not_after = leaf.value.not_valid_before_utc, leaf.value.not_valid_after_utc
+    result = renewal.renewal_time_for(input.certificate.spec, not_before, not_after)
+    return StatusTimes(not_before, not_after, result.time, result.error)
 
 
 def temporary_certificate_needed(input: Input) -> Violation | None:

@@ -1019,3 +1019,28 @@ def test_post_issuance_only_counts_cert_manager_keys_of_the_desired_metadata(key
     labels = {c.LABEL_FAO: "true", "team": "a"}  # a template label passed along is not a managed label
     annotations = {**DETAILS, **ANNOTATIONS, "note": "x"}
     assert policies.post_issuance(make_input(keys, sec=_managed_secret(keys)), labels, annotations) is None
+
+
+def test_status_times_come_from_the_leaf(keys: Keys) -> None:
+    times = policies.status_times(make_input(keys))
+    assert times == policies.StatusTimes(NOW - H, NOW + 90 * DAY - H, NOW + 60 * DAY - H, "")
+    assert policies.status_times(make_input(keys, sec=None)) == policies.StatusTimes()
+    garbage = secret(keys, data={c.TLS_CERT_KEY: b"x"})
+    assert policies.status_times(make_input(keys, sec=garbage)) == policies.StatusTimes()
+    disabled = policies.status_times(make_input(keys, renewal=types.Renewal(policy="Disabled")))
+    assert disabled.renewal_time is None
+    assert disabled.not_after == NOW + 90 * DAY - H
+
+
+def test_a_renewal_window_error_makes_the_certificate_not_ready(keys: Keys) -> None:
+    windows = types.Renewal(
+        windows=(types.RenewalWindow(timezone="Not/AZone", cron="0 1 * * *", window_duration="1h"),)
+    )
+    got = policies.readiness(make_input(keys, renewal=windows))
+    assert got == (
+        "False",
+        "WindowError",
+        "Could not calculate renewal time: error parsing timezone in window unknown time zone Not/AZone",
+    )
+    times = policies.status_times(make_input(keys, renewal=windows))
+    assert times.renewal_time == NOW + 60 * DAY - H

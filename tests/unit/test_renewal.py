@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import zoneinfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from issuer.api import types
 from issuer.pki import renewal
@@ -336,3 +339,27 @@ def test_go_time_string() -> None:
     assert renewal.go_time_string(dt.datetime(2026, 1, 2, 3, 4, 5, 500_000, tzinfo=UTC)) == (
         "2026-01-02 03:04:05.5 +0000 UTC"
     )
+
+
+_CRON_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(["*", "?", "*/5", "1-5", "mon", "jan", "0", "59", "60", "7", "-", "/", ","]),
+        st.text(max_size=4),
+    ),
+    min_size=0,
+    max_size=7,
+).map(" ".join)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cron=_CRON_TEXT,
+    tz=st.one_of(st.sampled_from(["", "UTC", "Europe/London", "../etc", "Not/AZone"]), st.text(max_size=8)),
+    length=st.text(max_size=6),
+)
+def test_windows_never_raise(cron: str, tz: str, length: str) -> None:
+    with contextlib.suppress(renewal.CronError):
+        renewal.CronSchedule.parse(cron)
+    got = renewal.apply_windows(NOT_BEFORE, FUTURE + 24 * H, FUTURE + 13 * H, [_window(cron, length or "1h", tz)])
+    assert got.time is not None
+    assert got.time.tzinfo == UTC

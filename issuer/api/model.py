@@ -145,14 +145,18 @@ class Model:
         return obj
 
     def to_wire(self) -> dict[str, Any]:
-        """Back to a JSON-like dict; fields at their zero value are left out (Go's omitempty)."""
+        """Back to a JSON-like dict; fields at their zero value are left out (Go's omitempty).
+
+        An optional field (zero value None) that is set is kept even when empty, as Go keeps a non-nil
+        pointer: ``selfSigned: {}`` is what makes an Issuer self-signed.
+        """
         out: dict[str, Any] = {}
         for attr, name, _hint, zero in self._wire_fields():
             raw = getattr(self, attr)
             if raw is None or (raw == zero and name not in _ALWAYS):
                 continue
             value = _dump(raw)
-            if value in ({}, []):
+            if value in ({}, []) and zero is not None:
                 continue
             out[name] = value
         return out

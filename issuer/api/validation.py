@@ -575,7 +575,7 @@ def validate_certificate_spec(spec: t.CertificateSpec, path: str = "spec") -> li
             rdns = _parse_dn(spec.literal_subject)
         except ValueError:
             rdns = []
-        for rdn in rdns:
+        for rdn in reversed(rdns):  # cert-manager walks the RDNSequence: the first CN written wins
             for name, value in rdn:
                 if _attribute_oid(name) == OID_COMMON_NAME:
                     common_name = value

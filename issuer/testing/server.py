@@ -348,7 +348,7 @@ class EmbeddedAPIServer:
                 return _raw(raw, 200, headers)
         raise errors.no_route()
 
-    async def _maybe_fault(self, method: str, meta: dict[str, str], verb: str,  # noqa: PLR0917
+    async def _maybe_fault(self, method: str, meta: dict[str, str], verb: str,
                            resource: str | None,
                            namespace: str | None, name: str | None) -> web.Response | None:
         meta["verb"] = verb

@@ -43,7 +43,7 @@ class WatchEvent:
 
     __slots__ = ("entry", "key", "lines", "old", "rv", "store_key", "type")
 
-    def __init__(self, type_: str, rv: int, store_key: StoreKey, key: Key, entry: Entry,  # noqa: PLR0917
+    def __init__(self, type_: str, rv: int, store_key: StoreKey, key: Key, entry: Entry,
                  old: Obj | None) -> None:
         self.type = type_
         self.rv = rv

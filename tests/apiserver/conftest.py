@@ -32,7 +32,8 @@ MERGE = "application/merge-patch+json"
 JSONPATCH = "application/json-patch+json"
 SMP = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+TABLE = ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
+         "application/json")
 
 
 def widget_crd(*, name: str = "widgets.example.com", plural: str = "widgets", kind: str = "Widget",
@@ -164,7 +165,7 @@ class Api:
 
 
 @pytest_asyncio.fixture
-async def api(apiserver: EmbeddedAPIServer) -> AsyncIterator[Api]:
+async def api(apiserver: EmbeddedAPIServer) -> AsyncIterator[Api]:  # noqa: F811  # noqa: F811
     async with aiohttp.ClientSession(apiserver.url) as session:
         yield Api(apiserver, session)
 

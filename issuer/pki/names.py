@@ -1,8 +1,11 @@
 """Subjects and subject alternative names: build them from a Certificate spec, read them back like Go does.
 
 Building follows cert-manager's CSR generation: the subject from `commonName` + `subject.*` in Go's
-`pkix.Name.ToRDNSequence` order (C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER; several values of
-one type share a multi-valued RDN), or from `literalSubject` (RFC 4514, order preserved); SANs from
+`pkix.Name.ToRDNSequence` order (C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER), or from
+`literalSubject` (RFC 4514, order preserved). One deliberate deviation: Go puts several values of one type
+(two organizations) in one multi-valued RDN, which pkilint reports as
+`pkix.rdn_contains_duplicate_attribute_types`; we give each value its own RDN, in spec order. Every reader
+that uses Go's pkix.Name (cert-manager's matchers, annotations) sees the same fields either way. SANs from
 dnsNames, ipAddresses, uris, emailAddresses and otherNames (UTF8String values). Reading gives Go's view
 (last CN wins, IPs printed like Go's `net.IP.String`) for annotations, matching and `describe`.
 Used by csr, template, secret and describe; nothing here signs anything.
@@ -68,9 +71,7 @@ def subject_from_spec(spec: t.CertificateSpec) -> x509.Name:
     rdns: list[x509.RelativeDistinguishedName] = []
     try:
         for oid, values in groups:
-            attrs = [x509.NameAttribute(oid, v) for v in values if v]
-            if attrs:
-                rdns.append(x509.RelativeDistinguishedName(attrs))
+            rdns += [x509.RelativeDistinguishedName([x509.NameAttribute(oid, v)]) for v in values if v]
     except ValueError as err:
         raise PKIError(f"invalid subject: {_first_line(err)}") from None
     return x509.Name(rdns)

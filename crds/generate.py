@@ -366,7 +366,7 @@ def http01_solver() -> Schema:
             "serviceType": string("Service type for the solver: ClusterIP or NodePort (default).",
                                   rules=SERVICE_TYPE_RULE),
             "labels": string_map("Labels added to the created HTTPRoute."),
-            "parentRefs": array(parent_ref, "Gateways the HTTPRoute attaches to."),
+            "parentRefs": array(parent_ref, "Gateways the HTTPRoute attaches to.", maxItems=32),
             "podTemplate": pod_template(),
         },
         "Solve HTTP-01 challenges with a Gateway API HTTPRoute.",
@@ -632,7 +632,8 @@ def acme_issuer() -> Schema:
             "renewalInformationSource": string("Where renewal times come from: ARI or None.",
                                                enum=["ARI", "None"], default="ARI"),
             "solvers": array(acme_solver("A challenge solver and the domains it applies to."),
-                             "Challenge solvers; none matching an identifier leaves the Order pending."),
+                             "Challenge solvers; none matching an identifier leaves the Order pending.",
+                             maxItems=1000),
         },
         "ACME issuer (RFC 8555).",
         rules=[
@@ -709,10 +710,11 @@ def issuer_spec() -> Schema:
                     "ocspServers": array(
                         string(rules=[rule("size(self) > 0",
                                            "must be a valid URL, e.g., http://ocsp.int-x3.letsencrypt.org")]),
-                        "OCSP server URLs put into issued certificates."),
+                        "OCSP server URLs put into issued certificates.", maxItems=100),
                     "issuingCertificateURLs": array(
                         string(rules=[rule("size(self) > 0", "must be a valid URL")]),
-                        "Issuing certificate (AIA caIssuers) URLs put into issued certificates."),
+                        "Issuing certificate (AIA caIssuers) URLs put into issued certificates.",
+                        maxItems=100),
                 },
                 "CA issuer: signs with a key pair stored in a Secret.",
                 required=["secretName"],
@@ -887,6 +889,7 @@ def certificate_spec() -> Schema:
                         required=["cron", "windowDuration"],
                     ),
                     "Cron windows renewals are aligned to.",
+                    maxItems=100,
                 ),
             },
             "Renewal policy and windows.",
@@ -937,6 +940,7 @@ def certificate_spec() -> Schema:
         "additionalOutputFormats": array(
             obj({"type": string("Output format.", enum=["DER", "CombinedPEM"])}, required=["type"]),
             "Extra output formats written into the Secret, unique by type.",
+            maxItems=8,
             rules=[rule("self.filter(f, f.type == 'DER').size() <= 1 && "
                         "self.filter(f, f.type == 'CombinedPEM').size() <= 1",
                         "additionalOutputFormats must be unique by type", reason="FieldValueDuplicate")],
@@ -1111,6 +1115,14 @@ def order_spec() -> Schema:
     )
 
 
+MAX_AUTHORIZATIONS = 100  # Let's Encrypt allows 100 identifiers per order
+MAX_CHALLENGES = 16
+
+
+def index_list(n: int) -> str:
+    return "[" + ", ".join(str(i) for i in range(n)) + "]"
+
+
 def order_status() -> Schema:
     challenge = obj(
         {
@@ -1126,22 +1138,33 @@ def order_status() -> Schema:
             "identifier": string("Identifier the authorization is for.", maxLength=512),
             "wildcard": boolean("Whether the identifier is a wildcard (without the *. prefix)."),
             "initialState": string("State when first fetched.", enum=ACME_STATES),
-            "challenges": array(challenge, "Challenges the server offered.", maxItems=16),
+            "challenges": array(challenge, "Challenges the server offered.", maxItems=MAX_CHALLENGES),
         },
         required=["url"],
     )
-    same_authz = (
-        "self.authorizations.exists(n, n.url == o.url"
-        " && (!has(o.identifier) || size(o.identifier) == 0 || (has(n.identifier) && n.identifier == o.identifier))"
-        " && (!has(o.wildcard) || (has(n.wildcard) && n.wildcard == o.wildcard))"
-        " && (!has(o.initialState) || (has(n.initialState) && n.initialState == o.initialState))"
-        " && (!has(o.challenges) || size(o.challenges) == 0 || (has(n.challenges) && n.challenges == o.challenges)))"
+    # cert-manager compares old and new authorizations (and their challenges) index by index; CEL has no
+    # zip, so the indexes are spelled out as a literal list (maxItems keeps it finite and the cost bounded).
+    def once_set(old: str, new: str, field: str, *, text: bool = True) -> str:
+        empty = f" || size({old}.{field}) == 0" if text else ""
+        return f"(!has({old}.{field}){empty} || (has({new}.{field}) && {new}.{field} == {old}.{field}))"
+
+    o, n = "oldSelf.authorizations[i]", "self.authorizations[i]"
+    oc, nc = f"{o}.challenges[j]", f"{n}.challenges[j]"
+    challenges_ok = (
+        f"(!has({o}.challenges) || size({o}.challenges) == 0 || (has({n}.challenges) && "
+        f"size({n}.challenges) == size({o}.challenges) && {index_list(MAX_CHALLENGES)}.all(j, "
+        f"j >= size({o}.challenges) || ({once_set(oc, nc, 'url')} && {once_set(oc, nc, 'type')} && "
+        f"{once_set(oc, nc, 'token')}))))"
     )
+    authz_ok = " && ".join([
+        once_set(o, n, "url"), once_set(o, n, "identifier"), once_set(o, n, "wildcard", text=False),
+        once_set(o, n, "initialState"), challenges_ok,
+    ])
     return obj(
         {
             "url": string("URL of the order on the ACME server."),
             "finalizeURL": string("URL to finalize the order."),
-            "authorizations": array(authorization, "Authorizations of the order.", maxItems=100),
+            "authorizations": array(authorization, "Authorizations of the order.", maxItems=MAX_AUTHORIZATIONS),
             "certificate": byte_string("PEM certificate chain issued for the order."),
             "state": string("Order state.", enum=ACME_STATES),
             "reason": string("Why the order is in its state."),
@@ -1153,11 +1176,11 @@ def order_status() -> Schema:
             immutable_once_set("finalizeURL"),
             immutable_once_set("certificate"),
             rule("!has(oldSelf.authorizations) || size(oldSelf.authorizations) == 0 || "
-                 "(has(self.authorizations) && self.authorizations.map(a, a.url) == "
-                 "oldSelf.authorizations.map(a, a.url))",
+                 "(has(self.authorizations) && size(self.authorizations) == size(oldSelf.authorizations))",
                  "field is immutable once set", ".authorizations", "FieldValueForbidden"),
             rule(f"!has(oldSelf.authorizations) || !has(self.authorizations) || "
-                 f"oldSelf.authorizations.all(o, {same_authz})",
+                 f"size(self.authorizations) != size(oldSelf.authorizations) || "
+                 f"{index_list(MAX_AUTHORIZATIONS)}.all(i, i >= size(oldSelf.authorizations) || ({authz_ok}))",
                  "field is immutable once set", ".authorizations", "FieldValueForbidden"),
         ],
     )

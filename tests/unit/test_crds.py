@@ -337,6 +337,44 @@ def test_rule_is_portable_cel(entry: tuple[str, str, dict[str, Any], dict[str, A
         assert "[]" not in path, "transition rules need a correlatable node"
 
 
+def _bounded_walk(node: dict[str, Any], path: str, bounded: bool) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    yield path, node, bounded
+    for key, sub in (node.get("properties") or {}).items():
+        yield from _bounded_walk(sub, f"{path}.{key}", bounded)
+    if isinstance(node.get("items"), dict):
+        yield from _bounded_walk(node["items"], f"{path}[]", bounded and "maxItems" in node)
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from _bounded_walk(node["additionalProperties"], f"{path}{{}}", bounded and "maxProperties" in node)
+
+
+_MACRO_RE = re.compile(r"\b((?:old)?[sS]elf(?:\.\w+)*)\.(?:all|exists|exists_one|filter|map)\(")
+# iterating these is linear with a constant per-entry cost (prefix test and a compare with a literal)
+_UNBOUNDED_ITERATION_OK = {".spec.secretTemplate.annotations"}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_rule_cost_is_bounded(name: str) -> None:
+    """kube multiplies a rule's cost by how often its node can occur and caps the per-CRD total: rules
+    may only sit under lists with maxItems, and may only iterate lists with maxItems (kube's static cost
+    estimator itself is not run here)."""
+    problems = []
+    root = CRDS[name]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for path, node, bounded in _bounded_walk(root, "", True):
+        rules = node.get("x-kubernetes-validations") or []
+        if rules and not bounded:
+            problems.append(f"{path}: rules under a list without maxItems")
+        for rule in rules:
+            for expr in _MACRO_RE.findall(rule["rule"]):
+                target, where = node, path
+                for part in expr.split(".")[1:]:
+                    target, where = target["properties"][part], f"{where}.{part}"
+                if target.get("type") == "array" and "maxItems" not in target:
+                    problems.append(f"{where}: iterated by a rule but has no maxItems")
+                if target.get("type") == "object" and where not in _UNBOUNDED_ITERATION_OK:
+                    problems.append(f"{where}: map iterated by a rule")
+    assert problems == []
+
+
 # The Go durations cel-python's duration() understands, as pinned for the report: multi-unit strings
 # work; sub-microsecond parts are lost (timedelta); "0" and µs fail; "d" is (wrongly) accepted.
 @pytest.mark.parametrize(
@@ -796,6 +834,21 @@ CASES: dict[str, Case] = {
         _order(authorizations=[_authz(identifier="other.example.com")]),
         _order(authorizations=[_authz(identifier="example.com")]),
         [("status.authorizations", "field is immutable once set")]),
+    "order authorizations may not be reordered": (
+        _order(authorizations=[_authz("https://acme.example/authz/2"), _authz()]),
+        _order(authorizations=[_authz(), _authz("https://acme.example/authz/2")]),
+        [("status.authorizations", "field is immutable once set")]),
+    "order challenge token may not change": (
+        _order(authorizations=[_authz(challenges=[{"url": "u", "token": "t2", "type": "http-01"}])]),
+        _order(authorizations=[_authz(challenges=[{"url": "u", "token": "t1", "type": "http-01"}])]),
+        [("status.authorizations", "field is immutable once set")]),
+    "order challenges may not be dropped once set": (
+        _order(authorizations=[_authz(challenges=[])]),
+        _order(authorizations=[_authz(challenges=[{"url": "u", "token": "t1", "type": "http-01"}])]),
+        [("status.authorizations", "field is immutable once set")]),
+    "order finalizeURL and certificate are immutable once set": (
+        _order(finalizeURL="f2", certificate="Yg=="), _order(finalizeURL="f1", certificate="YQ=="),
+        [("status.finalizeURL", "field is immutable once set"), ("status.certificate", "field is immutable")]),
     "order state may progress": (_order(state="valid", url="u"), _order(state="pending", url="u"), []),
     # --- Challenge (internal/apis/acme/validation/challenge.go) ---
     "challenge spec change is rejected": (

@@ -1,16 +1,20 @@
 """Structural OpenAPI v3 schema handling for CRD ``openAPIV3Schema``, as kube-apiserver applies it to
 custom resources: pruning of unknown fields (`prune`), structural defaulting (`apply_defaults`),
-validation with Kubernetes-style field causes (`validate`, including CEL ``x-kubernetes-validations``
-evaluated with cel-python) and a small sanity check for schemas in new CRDs (`check_structural`).
-The embedded API server (issuer.testing) calls these in kube's order on every write: prune, default,
-validate. Everything here is pure: plain dicts in, plain values out, no I/O. Not modelled: validation
-ratcheting, CEL cost limits, and the full structural-schema rules of apiextensions (only a sanity subset).
+validation with Kubernetes-style field causes (`validate`, including CEL ``x-kubernetes-validations``)
+and a small sanity check for schemas in new CRDs (`check_structural`). The embedded API server
+(issuer.testing) calls these in kube's order on every write: prune, default, validate. CEL rules are
+parsed with cel-python's parser and compiled once per rule text into Python closures over plain JSON
+values (cel-go semantics as Kubernetes configures it, plus the Kubernetes string/list/regex/optional
+libraries); a rule using something that compiler does not know runs on cel-python's interpreter
+instead. Everything here is pure: plain dicts in, plain values out, no I/O. Not modelled: validation
+ratcheting, CEL cost limits, CEL type checking at CRD creation, and the full structural-schema rules
+of apiextensions (only a sanity subset).
 """
-
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import functools
 import ipaddress
 import json
@@ -23,7 +27,7 @@ from typing import Any, Final
 import celpy
 from celpy import celtypes
 
-__all__ = ["Cause", "apply_defaults", "check_structural", "prune", "validate"]
+__all__ = ["Cause", "apply_defaults", "check_structural", "parse_go_duration", "prune", "validate"]
 
 
 @dataclass(frozen=True)
@@ -664,27 +668,15 @@ _RULE_REASONS: Final = frozenset({INVALID, FORBIDDEN, REQUIRED, DUPLICATE})
 def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause], old: JSON) -> None:
     """Evaluate the node's x-kubernetes-validations rules (after its structural checks passed)."""
     type_name = schema.get("type") or ""
-    self_value: Any = _MISSING
-    old_value: Any = _MISSING
+    bindings = _Bindings(value, old, schema)
     for rule in schema.get("x-kubernetes-validations") or ():
         text = rule.get("rule")
         if not isinstance(text, str):
             continue
         transition = bool(_OLD_SELF_RE.search(text))
-        optional_old = bool(rule.get("optionalOldSelf"))
-        if transition and old is _MISSING and not optional_old:
+        if transition and old is _MISSING and not rule.get("optionalOldSelf"):
             continue
-        if self_value is _MISSING:
-            self_value = _to_cel(value, schema)
-        activation: dict[str, Any] = {"self": self_value}
-        if transition:
-            if old is _MISSING:
-                activation["oldSelf"] = None
-            else:
-                if old_value is _MISSING:
-                    old_value = _to_cel(old, schema)
-                activation["oldSelf"] = old_value
-        ok, error = _run_rule(text, activation)
+        ok, error = _run_rule(text, bindings)
         if ok:
             continue
         field = path
@@ -704,7 +696,7 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
             continue
         expression = rule.get("messageExpression")
         if isinstance(expression, str) and expression:
-            computed = _run_message(expression, activation)
+            computed = _run_message(expression, bindings)
             if computed:
                 message = computed
         reason = rule.get("reason") if rule.get("reason") in _RULE_REASONS else INVALID
@@ -717,6 +709,902 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
         else:
             body = f"Invalid value: {_go_quote(type_name)}: {message}"
         causes.append(Cause(reason, body, field))
+
+
+# --- a fast CEL evaluator: celpy's parser, closures over plain Python values ----------------------
+#
+# cel-python's own interpreter walks the lark tree on every evaluation (several hundred microseconds
+# per rule). Validation runs on every write, so rules are compiled here once into Python closures
+# that work directly on JSON values (dict, list, str, int, float, bool, None, plus datetime and
+# timedelta for timestamps and durations). Anything this compiler does not know (message
+# construction, type(), timestamp accessors...) raises _Unsupported at compile time and the rule
+# runs on cel-python's interpreter instead. Semantics follow cel-go as Kubernetes configures it:
+# heterogeneous equality, cross-type numeric comparison, commutative error absorption in && and ||.
+
+
+class _Unsupported(Exception):
+    """The fast compiler does not handle this construct; use cel-python's interpreter."""
+
+
+class _CelError(Exception):
+    """A CEL evaluation error (no such key, no such overload, division by zero...)."""
+
+
+_Fn = Callable[[dict[str, Any]], Any]
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_NO_OVERLOAD: Final = "no such overload"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _checked(v: int) -> int:
+    if v < _INT64_MIN or v > _INT64_MAX:
+        raise _CelError("integer overflow")
+    return v
+
+
+def _cel_eq(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a is b
+    if _is_num(a) and _is_num(b):
+        return bool(a == b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_cel_eq(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_cel_eq(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def _ordered(a: Any, b: Any) -> bool:
+    if _is_num(a) and _is_num(b):
+        return True
+    if isinstance(a, bool) and isinstance(b, bool):
+        return True
+    return type(a) is type(b) and isinstance(a, (str, bytes, datetime.timedelta, datetime.datetime))
+
+
+def _lt(a: Any, b: Any) -> bool:
+    if not _ordered(a, b):
+        raise _CelError(_NO_OVERLOAD)
+    return bool(a < b)
+
+
+def _add(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        return _checked(a + b)
+    if _is_num(a) and _is_num(b):
+        return float(a) + float(b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a + b
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
+    if isinstance(a, bytes) and isinstance(b, bytes):
+        return a + b
+    if isinstance(a, datetime.timedelta) and isinstance(b, (datetime.timedelta, datetime.datetime)):
+        return a + b
+    if isinstance(a, datetime.datetime) and isinstance(b, datetime.timedelta):
+        return a + b
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _sub(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        return _checked(a - b)
+    if _is_num(a) and _is_num(b):
+        return float(a) - float(b)
+    if isinstance(a, datetime.datetime) and isinstance(b, (datetime.datetime, datetime.timedelta)):
+        return a - b
+    if isinstance(a, datetime.timedelta) and isinstance(b, datetime.timedelta):
+        return a - b
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        return _checked(a * b)
+    if _is_num(a) and _is_num(b):
+        return float(a) * float(b)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _div(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        if b == 0:
+            raise _CelError("division by zero")
+        q = abs(a) // abs(b)
+        return _checked(q if (a >= 0) == (b >= 0) else -q)
+    if _is_num(a) and _is_num(b):
+        if b == 0:
+            return math.copysign(math.inf, a) if a else math.nan
+        return float(a) / float(b)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if _is_int(a) and _is_int(b):
+        if b == 0:
+            raise _CelError("modulus by zero")
+        r = abs(a) % abs(b)
+        return r if a >= 0 else -r
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _neg(a: Any) -> Any:
+    if _is_int(a):
+        return _checked(-a)
+    if _is_num(a) or isinstance(a, datetime.timedelta):
+        return -a
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _not(a: Any) -> bool:
+    if not isinstance(a, bool):
+        raise _CelError(_NO_OVERLOAD)
+    return not a
+
+
+def _in(a: Any, b: Any) -> bool:
+    if isinstance(b, list):
+        return any(_cel_eq(a, x) for x in b)
+    if isinstance(b, dict):
+        return a in b if isinstance(a, str) else any(_cel_eq(a, k) for k in b)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _select(a: Any, name: str) -> Any:
+    if isinstance(a, dict):
+        try:
+            return a[name]
+        except KeyError:
+            raise _CelError(f"no such key: {name}") from None
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _cel_index(a: Any, i: Any) -> Any:
+    if isinstance(a, list):
+        if isinstance(i, float) and i.is_integer():
+            i = int(i)
+        if not _is_int(i):
+            raise _CelError(_NO_OVERLOAD)
+        if i < 0 or i >= len(a):
+            raise _CelError(f"index '{i}' out of range in list size '{len(a)}'")
+        return a[i]
+    if isinstance(a, dict):
+        for key in a:
+            if _cel_eq(key, i):
+                return a[key]
+        raise _CelError(f"no such key: {i}")
+    raise _CelError(_NO_OVERLOAD)
+
+
+_GO_DURATION_RE: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_UNITS: Final = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_go_duration(text: str) -> datetime.timedelta:
+    """A Go ``time.ParseDuration`` string (``2160h``, ``1h30m``, ``59m55s``, ``500ms``, ``-1.5h``) as a
+    timedelta; raises ValueError for anything else."""
+    s = text.strip()
+    sign = 1.0
+    if s[:1] in "+-" and s:
+        sign = -1.0 if s[0] == "-" else 1.0
+        s = s[1:]
+    if s == "0":
+        return datetime.timedelta(0)
+    if not s:
+        raise ValueError(f"invalid duration {text!r}")
+    pos, total = 0, 0.0
+    while pos < len(s):
+        m = _GO_DURATION_RE.match(s, pos)
+        if not m:
+            raise ValueError(f"invalid duration {text!r}")
+        total += float(m.group(1)) * _GO_UNITS[m.group(2)]
+        pos = m.end()
+    return datetime.timedelta(seconds=sign * total)
+
+
+def _duration(v: Any) -> datetime.timedelta:
+    if isinstance(v, datetime.timedelta):
+        return v
+    if not isinstance(v, str):
+        raise _CelError(_NO_OVERLOAD)
+    try:
+        return parse_go_duration(v)
+    except (ValueError, OverflowError):
+        raise _CelError("type conversion error from 'string' to 'google.protobuf.Duration'") from None
+
+
+def _timestamp(v: Any) -> datetime.datetime:
+    if isinstance(v, datetime.datetime):
+        return v
+    if not isinstance(v, str):
+        raise _CelError(_NO_OVERLOAD)
+    parsed = _parse_rfc3339(v)
+    if parsed is None:
+        raise _CelError("type conversion error from 'string' to 'google.protobuf.Timestamp'")
+    return parsed
+
+
+def _parse_rfc3339(v: str) -> datetime.datetime | None:
+    if not _DATE_TIME_RE.match(v):
+        return None
+    text = v.replace("z", "Z").replace("t", "T")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    text = re.sub(r"\.(\d{6})\d+", r".\1", text)
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _go_format_duration(d: datetime.timedelta) -> str:
+    seconds = d.total_seconds()
+    return f"{seconds:g}s" if not float(seconds).is_integer() else f"{int(seconds)}s"
+
+
+def _to_string(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if _is_int(v):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if not v.is_integer() else f"{v:g}" if abs(v) >= 1e21 else str(int(v))
+    if isinstance(v, bytes):
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _CelError("invalid UTF-8 in bytes, cannot convert to string") from None
+    if isinstance(v, datetime.timedelta):
+        return _go_format_duration(v)
+    if isinstance(v, datetime.datetime):
+        return v.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _to_int(v: Any) -> int:
+    if _is_int(v):
+        return int(v)
+    if isinstance(v, float):
+        if not math.isfinite(v) or not _INT64_MIN <= v <= _INT64_MAX:
+            raise _CelError("double out of range for int")
+        return int(v)
+    if isinstance(v, str):
+        try:
+            return _checked(int(v, 10))
+        except ValueError:
+            raise _CelError("type conversion error from 'string' to 'int'") from None
+    if isinstance(v, datetime.datetime):
+        return int(v.timestamp())
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _to_double(v: Any) -> float:
+    if _is_num(v):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            raise _CelError("type conversion error from 'string' to 'double'") from None
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _to_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        if v in ("true", "True", "TRUE", "t", "1"):
+            return True
+        if v in ("false", "False", "FALSE", "f", "0"):
+            return False
+        raise _CelError("type conversion error from 'string' to 'bool'")
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, (str, bytes, list, dict)):
+        return len(v)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _re_search(s: Any, pattern: Any) -> bool:
+    if not isinstance(s, str) or not isinstance(pattern, str):
+        raise _CelError(_NO_OVERLOAD)
+    rx = _regex(pattern)
+    if rx is None:
+        raise _CelError(f"invalid regular expression: {pattern}")
+    return rx.search(s) is not None
+
+
+def _strs(*values: Any) -> None:
+    for v in values:
+        if not isinstance(v, str):
+            raise _CelError(_NO_OVERLOAD)
+
+
+def _f_contains(s: Any, sub: Any) -> bool:
+    _strs(s, sub)
+    return bool(sub in s)
+
+
+def _f_starts(s: Any, prefix: Any) -> bool:
+    _strs(s, prefix)
+    return bool(s.startswith(prefix))
+
+
+def _f_ends(s: Any, suffix: Any) -> bool:
+    _strs(s, suffix)
+    return bool(s.endswith(suffix))
+
+
+def _f_lower(s: Any) -> str:
+    _strs(s)
+    return "".join(c.lower() if c.isascii() else c for c in s)
+
+
+def _f_upper(s: Any) -> str:
+    _strs(s)
+    return "".join(c.upper() if c.isascii() else c for c in s)
+
+
+def _f_trim(s: Any) -> str:
+    _strs(s)
+    return str(s).strip()
+
+
+def _f_split(s: Any, sep: Any, limit: Any = -1) -> list[str]:
+    _strs(s, sep)
+    n = int(limit)
+    if n == 0:
+        return []
+    if sep == "":
+        parts = list(s)
+        return parts if n < 0 or n >= len(parts) else [*parts[: n - 1], "".join(parts[n - 1 :])]
+    return list(s.split(sep)) if n < 0 else list(s.split(sep, n - 1))
+
+
+def _f_join(items: Any, sep: Any = "") -> str:
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise _CelError(_NO_OVERLOAD)
+    _strs(sep)
+    return str(sep).join(items)
+
+
+def _f_replace(s: Any, old: Any, new: Any, limit: Any = -1) -> str:
+    _strs(s, old, new)
+    return str(s).replace(old, new, int(limit))
+
+
+def _f_index_of(target: Any, needle: Any, start: Any = 0) -> int:
+    if isinstance(target, str):
+        _strs(needle)
+        begin = int(start)
+        if begin < 0 or begin > len(target):
+            raise _CelError(f"index out of range: {begin}")
+        return target.find(needle, begin)
+    if isinstance(target, list):
+        return next((i for i, x in enumerate(target) if _cel_eq(x, needle)), -1)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _f_last_index_of(target: Any, needle: Any) -> int:
+    if isinstance(target, str):
+        _strs(needle)
+        return target.rfind(needle)
+    if isinstance(target, list):
+        return next((i for i in range(len(target) - 1, -1, -1) if _cel_eq(target[i], needle)), -1)
+    raise _CelError(_NO_OVERLOAD)
+
+
+def _f_substring(s: Any, start: Any, end: Any = None) -> str:
+    _strs(s)
+    begin, stop = int(start), len(s) if end is None else int(end)
+    if begin < 0 or begin > len(s):
+        raise _CelError(f"index out of range: {begin}")
+    if stop < begin or stop > len(s):
+        raise _CelError(f"index out of range: {stop}")
+    return str(s[begin:stop])
+
+
+def _f_char_at(s: Any, index: Any) -> str:
+    _strs(s)
+    i = int(index)
+    if i < 0 or i > len(s):
+        raise _CelError(f"index out of range: {i}")
+    return str(s[i : i + 1])
+
+
+def _f_find(s: Any, pattern: Any) -> str:
+    _strs(s, pattern)
+    rx = _regex(pattern)
+    if rx is None:
+        raise _CelError(f"invalid regular expression: {pattern}")
+    m = rx.search(s)
+    return m.group(0) if m else ""
+
+
+def _f_find_all(s: Any, pattern: Any, limit: Any = -1) -> list[str]:
+    _strs(s, pattern)
+    rx = _regex(pattern)
+    if rx is None:
+        raise _CelError(f"invalid regular expression: {pattern}")
+    found = [m.group(0) for m in rx.finditer(s)]
+    n = int(limit)
+    return found if n < 0 else found[:n]
+
+
+def _list_arg(items: Any) -> list[Any]:
+    if not isinstance(items, list):
+        raise _CelError(_NO_OVERLOAD)
+    return items
+
+
+def _f_is_sorted(items: Any) -> bool:
+    values = _list_arg(items)
+    return all(not _lt(values[i + 1], values[i]) for i in range(len(values) - 1))
+
+
+def _f_sum(items: Any) -> Any:
+    total: Any = 0
+    for item in _list_arg(items):
+        total = _add(total, item)
+    return total
+
+
+def _f_min(items: Any) -> Any:
+    values = _list_arg(items)
+    if not values:
+        raise _CelError("min(list) argument must not be empty")
+    best = values[0]
+    for v in values[1:]:
+        if _lt(v, best):
+            best = v
+    return best
+
+
+def _f_max(items: Any) -> Any:
+    values = _list_arg(items)
+    if not values:
+        raise _CelError("max(list) argument must not be empty")
+    best = values[0]
+    for v in values[1:]:
+        if _lt(best, v):
+            best = v
+    return best
+
+
+def _f_has_value(v: Any) -> bool:
+    return v is not None
+
+
+def _f_or_value(v: Any, default: Any) -> Any:
+    return default if v is None else v
+
+
+def _f_value(v: Any) -> Any:
+    if v is None:
+        raise _CelError("optional.none() dereference")
+    return v
+
+
+def _f_matches(s: Any, pattern: Any) -> bool:
+    return _re_search(s, pattern)
+
+
+# name -> (function, allowed argument counts including the receiver)
+_FAST_FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], tuple[int, ...]]]] = {
+    "size": (_size, (1,)),
+    "contains": (_f_contains, (2,)),
+    "startsWith": (_f_starts, (2,)),
+    "endsWith": (_f_ends, (2,)),
+    "matches": (_f_matches, (2,)),
+    "lowerAscii": (_f_lower, (1,)),
+    "upperAscii": (_f_upper, (1,)),
+    "trim": (_f_trim, (1,)),
+    "split": (_f_split, (2, 3)),
+    "join": (_f_join, (1, 2)),
+    "replace": (_f_replace, (3, 4)),
+    "indexOf": (_f_index_of, (2, 3)),
+    "lastIndexOf": (_f_last_index_of, (2,)),
+    "substring": (_f_substring, (2, 3)),
+    "charAt": (_f_char_at, (2,)),
+    "find": (_f_find, (2,)),
+    "findAll": (_f_find_all, (2, 3)),
+    "isSorted": (_f_is_sorted, (1,)),
+    "sum": (_f_sum, (1,)),
+    "min": (_f_min, (1,)),
+    "max": (_f_max, (1,)),
+    "hasValue": (_f_has_value, (1,)),
+    "orValue": (_f_or_value, (2,)),
+    "value": (_f_value, (1,)),
+    "string": (_to_string, (1,)),
+    "int": (_to_int, (1,)),
+    "double": (_to_double, (1,)),
+    "bool": (_to_bool, (1,)),
+    "duration": (_duration, (1,)),
+    "timestamp": (_timestamp, (1,)),
+    "dyn": (lambda v: v, (1,)),
+}
+_MACROS: Final = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_GLOBAL_ONLY: Final = frozenset({"string", "int", "double", "bool", "duration", "timestamp", "dyn"})
+
+
+def _kids(node: Any) -> list[Any]:
+    return [c for c in node.children if c is not None]
+
+
+def _fast_compile(text: str) -> _Fn:
+    """Compile CEL text to a closure over an activation dict; raises _Unsupported or a parse error."""
+    from celpy.celparser import CELParser
+
+    if not _PARSER:
+        _PARSER.append(CELParser())
+    return _c(_PARSER[0].parse(text))
+
+
+_PARSER: list[Any] = []
+
+
+def _const(value: Any) -> _Fn:
+    return lambda env: value
+
+
+def _c(node: Any) -> _Fn:
+    kind = node.data
+    kids = _kids(node)
+    if kind == "expr":
+        if len(kids) == 1:
+            return _c(kids[0])
+        cond, yes, no = (_c(k) for k in kids)
+
+        def ternary(env: dict[str, Any]) -> Any:
+            c = cond(env)
+            if not isinstance(c, bool):
+                raise _CelError(_NO_OVERLOAD)
+            return yes(env) if c else no(env)
+
+        return ternary
+    if kind == "conditionalor":
+        if len(kids) == 1:
+            return _c(kids[0])
+        return _logic(_c(kids[0]), _c(kids[1]), absorbing=True)
+    if kind == "conditionaland":
+        if len(kids) == 1:
+            return _c(kids[0])
+        return _logic(_c(kids[0]), _c(kids[1]), absorbing=False)
+    if kind in ("relation", "addition", "multiplication"):
+        if len(kids) == 1:
+            return _c(kids[0])
+        op_node, right_node = kids
+        return _binary(op_node.data, _c(_kids(op_node)[0]), _c(right_node))
+    if kind == "unary":
+        if len(kids) == 1:
+            return _c(kids[0])
+        operand = _c(kids[1])
+        if kids[0].data == "unary_not":
+            return lambda env: _not(operand(env))
+        return lambda env: _neg(operand(env))
+    if kind in ("member", "primary"):
+        return _c(kids[0])
+    if kind == "paren_expr":
+        return _c(kids[0])
+    if kind == "member_dot":
+        target, name = _c(kids[0]), str(kids[1])
+        return lambda env: _select(target(env), name)
+    if kind == "member_index":
+        target, index = _c(kids[0]), _c(kids[1])
+        return lambda env: _cel_index(target(env), index(env))
+    if kind == "member_dot_arg":
+        return _member_call(kids)
+    if kind == "ident_arg":
+        return _global_call(kids)
+    if kind == "ident":
+        name = str(kids[0])
+        if name in ("self", "oldSelf"):
+
+            def variable(env: dict[str, Any]) -> Any:
+                return env[name]
+
+            return variable
+
+        def bound(env: dict[str, Any]) -> Any:
+            try:
+                return env[name]
+            except KeyError:
+                raise _CelError(f"undeclared reference to '{name}'") from None
+
+        return bound
+    if kind == "literal":
+        return _const(_literal(kids[0]))
+    if kind == "list_lit":
+        items = [_c(k) for k in _kids(kids[0])] if kids else []
+        return lambda env: [item(env) for item in items]
+    if kind == "map_lit":
+        pairs = _kids(kids[0]) if kids else []
+        keys = [_c(k) for k in pairs[0::2]]
+        values = [_c(v) for v in pairs[1::2]]
+        return lambda env: {k(env): v(env) for k, v in zip(keys, values, strict=True)}
+    raise _Unsupported(kind)
+
+
+def _literal(token: Any) -> Any:
+    from celpy.evaluation import celbytes, celstr
+
+    kind = token.type
+    text = str(token)
+    if kind == "INT_LIT":
+        return _checked(int(text, 0) if "x" not in text.lower() else int(text, 16))
+    if kind == "UINT_LIT":
+        return int(text[:-1], 0) if "x" not in text.lower() else int(text[:-1], 16)
+    if kind == "FLOAT_LIT":
+        return float(text)
+    if kind in ("STRING_LIT", "MLSTRING_LIT"):
+        return str(celstr(token))
+    if kind == "BYTES_LIT":
+        return bytes(celbytes(token))
+    if kind == "BOOL_LIT":
+        return text == "true"
+    if kind == "NULL_LIT":
+        return None
+    raise _Unsupported(kind)
+
+
+def _logic(left: _Fn, right: _Fn, *, absorbing: bool) -> _Fn:
+    """``||`` (absorbing=True: true wins) or ``&&`` (false wins), with CEL's commutative errors."""
+
+    def run(env: dict[str, Any]) -> bool:
+        error: _CelError | None = None
+        try:
+            a = left(env)
+        except _CelError as exc:
+            error, a = exc, None
+        if a is absorbing:
+            return bool(absorbing)
+        try:
+            b = right(env)
+        except _CelError as exc:
+            if error is None:
+                error = exc
+            b = None
+        if b is absorbing:
+            return bool(absorbing)
+        if error is not None:
+            raise error
+        if not isinstance(a, bool) or not isinstance(b, bool):
+            raise _CelError(_NO_OVERLOAD)
+        return not absorbing
+
+    return run
+
+
+def _binary(op: str, left: _Fn, right: _Fn) -> _Fn:
+    if op == "relation_eq":
+        return lambda env: _cel_eq(left(env), right(env))
+    if op == "relation_ne":
+        return lambda env: not _cel_eq(left(env), right(env))
+    if op == "relation_lt":
+        return lambda env: _lt(left(env), right(env))
+    if op == "relation_gt":
+        return lambda env: _lt(right(env), left(env))
+    if op == "relation_le":
+        return lambda env: not _lt(right(env), left(env))
+    if op == "relation_ge":
+        return lambda env: not _lt(left(env), right(env))
+    if op == "relation_in":
+        return lambda env: _in(left(env), right(env))
+    functions: dict[str, Callable[[Any, Any], Any]] = {
+        "addition_add": _add,
+        "addition_sub": _sub,
+        "multiplication_mul": _mul,
+        "multiplication_div": _div,
+        "multiplication_mod": _mod,
+    }
+    fn = functions.get(op)
+    if fn is None:
+        raise _Unsupported(op)
+    return lambda env: fn(left(env), right(env))
+
+
+def _args(kids: list[Any], at: int) -> list[Any]:
+    return _kids(kids[at]) if len(kids) > at else []
+
+
+def _call(name: str, receiver: _Fn | None, args: list[_Fn]) -> _Fn:
+    entry = _FAST_FUNCTIONS.get(name)
+    count = len(args) + (receiver is not None)
+    if entry is None or count not in entry[1]:
+        raise _Unsupported(name)
+    fn = entry[0]
+    parts = [receiver, *args] if receiver is not None else args
+
+    if len(parts) == 1:
+        only = parts[0]
+        return lambda env: _guard(fn, only(env))
+    if len(parts) == 2:
+        first, second = parts
+        return lambda env: _guard(fn, first(env), second(env))
+    return lambda env: _guard(fn, *(p(env) for p in parts))
+
+
+def _guard(fn: Callable[..., Any], *values: Any) -> Any:
+    try:
+        return fn(*values)
+    except _CelError:
+        raise
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        raise _CelError(_NO_OVERLOAD) from None
+
+
+def _global_call(kids: list[Any]) -> _Fn:
+    name = str(kids[0])
+    args = _args(kids, 1)
+    if name == "has":
+        if len(args) != 1:
+            raise _Unsupported("has")
+        return _has(args[0])
+    if name in _MACROS:
+        raise _Unsupported(name)
+    return _call(name, None, [_c(a) for a in args])
+
+
+def _has(arg: Any) -> _Fn:
+    """``has(x.f)``: whether map x has key f (errors in x propagate)."""
+    node = arg
+    while (
+        node.data
+        in ("expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication", "unary", "member")
+        and len(_kids(node)) == 1
+    ):
+        node = _kids(node)[0]
+    if node.data != "member_dot":
+        raise _Unsupported("has() without a field selection")
+    target, name = _c(_kids(node)[0]), str(_kids(node)[1])
+
+    def has(env: dict[str, Any]) -> bool:
+        value = target(env)
+        if isinstance(value, dict):
+            return name in value
+        raise _CelError(_NO_OVERLOAD)
+
+    return has
+
+
+def _ident_name(node: Any) -> str | None:
+    while (
+        node.data
+        in (
+            "expr",
+            "conditionalor",
+            "conditionaland",
+            "relation",
+            "addition",
+            "multiplication",
+            "unary",
+            "member",
+            "primary",
+        )
+        and len(_kids(node)) == 1
+    ):
+        node = _kids(node)[0]
+    if node.data == "ident":
+        return str(_kids(node)[0])
+    return None
+
+
+def _member_call(kids: list[Any]) -> _Fn:
+    target = _c(kids[0])
+    name = str(kids[1])
+    args = _args(kids, 2)
+    if name in _MACROS:
+        var = _ident_name(args[0]) if args else None
+        if var is None or len(args) not in ((3,) if name == "map" and len(args) == 3 else (2, 3)):
+            raise _Unsupported(name)
+        return _macro(name, target, var, [_c(a) for a in args[1:]])
+    if name in _GLOBAL_ONLY:
+        raise _Unsupported(name)
+    return _call(name, target, [_c(a) for a in args])
+
+
+def _macro(name: str, target: _Fn, var: str, bodies: list[_Fn]) -> _Fn:
+    if name != "map" and len(bodies) != 1:
+        raise _Unsupported(name)
+
+    def items(env: dict[str, Any]) -> list[Any]:
+        value = target(env)
+        if isinstance(value, list):
+            return value
+        if isinstance(value, dict):
+            return list(value)
+        raise _CelError(_NO_OVERLOAD)
+
+    body = bodies[0]
+
+    def predicate(env: dict[str, Any], item: Any) -> Any:
+        scope = dict(env)
+        scope[var] = item
+        return body(scope)
+
+    if name in ("all", "exists"):
+        decisive = name == "exists"
+
+        def quantifier(env: dict[str, Any]) -> bool:
+            error: _CelError | None = None
+            for item in items(env):
+                try:
+                    result = predicate(env, item)
+                except _CelError as exc:
+                    error = error or exc
+                    continue
+                if not isinstance(result, bool):
+                    error = error or _CelError(_NO_OVERLOAD)
+                elif result is decisive:
+                    return decisive
+            if error is not None:
+                raise error
+            return not decisive
+
+        return quantifier
+    if name == "exists_one":
+
+        def exists_one(env: dict[str, Any]) -> bool:
+            count = 0
+            for item in items(env):
+                result = predicate(env, item)
+                if not isinstance(result, bool):
+                    raise _CelError(_NO_OVERLOAD)
+                count += result
+            return count == 1
+
+        return exists_one
+    if name == "filter":
+
+        def filter_(env: dict[str, Any]) -> list[Any]:
+            out = []
+            for item in items(env):
+                result = predicate(env, item)
+                if not isinstance(result, bool):
+                    raise _CelError(_NO_OVERLOAD)
+                if result:
+                    out.append(item)
+            return out
+
+        return filter_
+    if len(bodies) == 1:
+        return lambda env: [predicate(env, item) for item in items(env)]
+    keep, transform = bodies
+
+    def map_filter(env: dict[str, Any]) -> list[Any]:
+        out = []
+        for item in items(env):
+            scope = dict(env)
+            scope[var] = item
+            ok = keep(scope)
+            if not isinstance(ok, bool):
+                raise _CelError(_NO_OVERLOAD)
+            if ok:
+                out.append(transform(scope))
+        return out
+
+    return map_filter
 
 
 # --- the CEL engine: cel-python programs, compiled once per rule text -------------------------------
@@ -873,23 +1761,72 @@ _ENVIRONMENT: list[Any] = []
 _PROGRAMS: dict[str, Any] = {}
 
 
-def _program(text: str) -> Any:
-    """The compiled program for a rule or message expression, or the compile error as a string.
-    Cached by text: every write re-validates, compiling is the slow part."""
-    cached = _PROGRAMS.get(text)
-    if cached is not None:
-        return cached
+@dataclass(frozen=True)
+class _Compiled:
+    """A rule compiled by the fast evaluator, or else (``fast`` is None) by cel-python."""
+
+    fast: _Fn | None
+    slow: Any
+
+
+def _compile(text: str, *, allow_fast: bool = True) -> _Compiled | str:
+    """Compile CEL text: fast closures when possible, cel-python's interpreter otherwise; a string
+    is the compile error."""
+    fast: _Fn | None = None
+    if allow_fast:
+        try:
+            fast = _fast_compile(text)
+        except (_Unsupported, _CelError, RecursionError):
+            fast = None
+        except Exception as exc:  # a syntax error from the parser
+            return f"compilation failed: {' '.join(str(exc).split())}"
+        else:
+            return _Compiled(fast, None)
     if not _ENVIRONMENT:
         _ENVIRONMENT.append(celpy.Environment())
     env = _ENVIRONMENT[0]
     try:
-        compiled: Any = env.program(env.compile(text), functions=_CEL_FUNCTIONS)
+        return _Compiled(None, env.program(env.compile(text), functions=_CEL_FUNCTIONS))
     except Exception as exc:  # CELParseError and lark errors
-        compiled = f"compilation failed: {' '.join(str(exc).split())}"
+        return f"compilation failed: {' '.join(str(exc).split())}"
+
+
+def _program(text: str) -> _Compiled | str:
+    """The compiled program for a rule or message expression (cached by text: every write
+    re-validates, and compiling is the slow part), or its compile error."""
+    cached = _PROGRAMS.get(text)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    compiled = _compile(text)
     if len(_PROGRAMS) > 4096:
         _PROGRAMS.clear()
     _PROGRAMS[text] = compiled
     return compiled
+
+
+class _Bindings:
+    """``self`` and ``oldSelf`` for one schema node, converted on first use for either engine."""
+
+    __slots__ = ("_celpy", "_plain", "old", "schema", "value")
+
+    def __init__(self, value: JSON, old: JSON, schema: dict[str, Any]) -> None:
+        self.value = value
+        self.old = old
+        self.schema = schema
+        self._plain: dict[str, Any] | None = None
+        self._celpy: dict[str, Any] | None = None
+
+    def plain(self) -> dict[str, Any]:
+        if self._plain is None:
+            old = None if self.old is _MISSING else _to_plain(self.old, self.schema)
+            self._plain = {"self": _to_plain(self.value, self.schema), "oldSelf": old}
+        return self._plain
+
+    def celpy(self) -> dict[str, Any]:
+        if self._celpy is None:
+            old = None if self.old is _MISSING else _to_cel(self.old, self.schema)
+            self._celpy = {"self": _to_cel(self.value, self.schema), "oldSelf": old}
+        return self._celpy
 
 
 _NO_SUCH_MEMBER_RE: Final = re.compile(r"no such member in mapping: '?(.*?)'?$")
@@ -901,13 +1838,24 @@ def _error_text(exc: BaseException) -> str:
     if m:
         return f"no such key: {m.group(1)}"
     if raw.startswith(("found no matching overload", "no such overload")):
-        return "no such overload"
+        return _NO_OVERLOAD
     return raw
 
 
-def _evaluate(program: Any, activation: dict[str, Any]) -> tuple[Any, str | None]:
+def _run(text: str, bindings: _Bindings) -> tuple[Any, str | None]:
+    """(result, None) or (None, error message) for one expression."""
+    program = _program(text)
+    if isinstance(program, str):
+        return None, program
+    if program.fast is not None:
+        try:
+            return program.fast(bindings.plain()), None
+        except _CelError as exc:
+            return None, str(exc)
+        except RecursionError:
+            return None, "expression too deeply nested"
     try:
-        result = program.evaluate(activation)
+        result = program.slow.evaluate(bindings.celpy())
     except Exception as exc:  # CELEvalError, or a Python error from a library function
         return None, _error_text(exc)
     if isinstance(result, Exception):
@@ -915,26 +1863,77 @@ def _evaluate(program: Any, activation: dict[str, Any]) -> tuple[Any, str | None
     return result, None
 
 
-def _run_rule(text: str, activation: dict[str, Any]) -> tuple[bool, str | None]:
+def _run_rule(text: str, bindings: _Bindings) -> tuple[bool, str | None]:
     """(passed, evaluation error) for one rule; a non-boolean result counts as a failure."""
-    program = _program(text)
-    if isinstance(program, str):
-        return False, program
-    result, error = _evaluate(program, activation)
+    result, error = _run(text, bindings)
     if error is not None:
         return False, error
     return (isinstance(result, (bool, celtypes.BoolType)) and bool(result)), None
 
 
-def _run_message(text: str, activation: dict[str, Any]) -> str | None:
-    program = _program(text)
-    if isinstance(program, str):
-        return None
-    result, error = _evaluate(program, activation)
+def _run_message(text: str, bindings: _Bindings) -> str | None:
+    result, error = _run(text, bindings)
     if error is not None or not isinstance(result, str):
         return None
-    text_result = str(result).strip()
-    return text_result or None
+    return str(result).strip() or None
+
+
+_PLAIN_NEEDED: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
+def _needs_plain_conversion(schema: dict[str, Any]) -> bool:
+    """Whether values under this schema node need converting for the fast evaluator (numbers to
+    float, date-time to datetime, duration to timedelta, byte to bytes). Cached per schema object
+    (the cache holds the schema, so its id cannot be reused)."""
+    cached = _PLAIN_NEEDED.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    needed = schema.get("type") == "number" or schema.get("format") in ("date-time", "date", "duration", "byte")
+    if not needed:
+        subs: list[Any] = list((schema.get("properties") or {}).values())
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                subs.append(schema[key])
+        needed = any(isinstance(sub, dict) and _needs_plain_conversion(sub) for sub in subs)
+    if len(_PLAIN_NEEDED) > 65536:
+        _PLAIN_NEEDED.clear()
+    _PLAIN_NEEDED[id(schema)] = (schema, needed)
+    return needed
+
+
+def _to_plain(value: JSON, schema: dict[str, Any]) -> Any:
+    """A JSON value typed for the fast evaluator as kube types it for CEL (see `_to_cel`)."""
+    if not _needs_plain_conversion(schema):
+        return value
+    if isinstance(value, str):
+        fmt = schema.get("format")
+        if fmt == "date-time":
+            return _parse_rfc3339(value) or value
+        if fmt == "date" and _DATE_RE.match(value):
+            return _parse_rfc3339(f"{value}T00:00:00Z") or value
+        if fmt == "duration":
+            try:
+                return parse_go_duration(value)
+            except ValueError:
+                return value
+        if fmt == "byte":
+            try:
+                return base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                return value
+        return value
+    if _is_int(value) and schema.get("type") == "number":
+        return float(value)
+    if isinstance(value, list):
+        items = schema.get("items")
+        sub = items if isinstance(items, dict) else {}
+        return [_to_plain(v, sub) for v in value]
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        fallback = additional if isinstance(additional, dict) else {}
+        return {k: _to_plain(v, props.get(k, fallback)) for k, v in value.items()}
+    return value
 
 
 def _check_rule(rule: Any) -> list[str]:

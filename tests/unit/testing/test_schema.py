@@ -989,3 +989,163 @@ def test_arbitrary_specs_never_crash_and_pruning_is_idempotent(spec: dict[str, A
     schema.apply_defaults(body, CERTIFICATE_SCHEMA)
     causes = schema.validate(body, CERTIFICATE_SCHEMA, old=certificate())
     assert all(isinstance(c, Cause) and c.field.startswith("spec") for c in causes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the two CEL engines: fast closures, with cel-python's interpreter as the fallback
+
+ENGINE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "n": {"type": "integer"},
+        "f": {"type": "number"},
+        "s": {"type": "string"},
+        "l": {"type": "array", "items": {"type": "integer"}},
+        "m": {"type": "object", "additionalProperties": {"type": "string"}},
+        "b": {"type": "boolean"},
+        "d": {"type": "string"},
+        "t": {"type": "string", "format": "date-time"},
+    },
+}
+ENGINE_DATA: dict[str, Any] = {
+    "n": 7,
+    "f": 2.5,
+    "s": "Hello-World",
+    "l": [3, 1, 2],
+    "m": {"a": "x", "b": "y"},
+    "b": True,
+    "d": "1h30m",
+    "t": "2026-11-27T09:16:20Z",
+}
+
+# (expression, expected result, or "error")
+AGREED = [
+    ("self.n / 2 == 3", True),
+    ("-self.n / 2 == -3", True),
+    ("-7 % 3 == -1", True),
+    ("self.f * 2.0 == 5.0", True),
+    ("self.s.size() == 11 && size(self.s) == 11", True),
+    ("self.s.startsWith('Hello') && self.s.endsWith('World') && self.s.contains('-')", True),
+    ("self.s.matches('^H.*d$')", True),
+    ("self.s.lowerAscii() == 'hello-world' && self.s.upperAscii() == 'HELLO-WORLD'", True),
+    ("self.l.exists(x, x > 2) && self.l.all(x, x > 0) && self.l.exists_one(x, x == 1)", True),
+    ("self.l.map(x, x * 2) == [6, 2, 4] && self.l.filter(x, x > 1) == [3, 2]", True),
+    ("self.m.all(k, k in ['a', 'b']) && self.m.exists(k, self.m[k] == 'y')", True),
+    ("'a' in self.m && 3 in self.l && !(9 in self.l)", True),
+    ("self.missing == 1", "error"),
+    ("self.missing == 1 || true", True),
+    ("false && self.missing == 1", False),
+    ("self.missing == 1 && false", False),
+    ("has(self.m.a) && !has(self.m.zz)", True),
+    ("duration(self.d) == duration('90m') && duration(self.d) > duration('1h')", True),
+    ("duration('1h') + duration('30m') == duration(self.d)", True),
+    ("duration('1.5h') == duration('90m') && duration('-5m') < duration('0s')", True),
+    ("duration('300us') < duration('1ms') && duration('1h0m0s') == duration('3600s')", True),
+    ("duration('bogus') > duration('1s')", "error"),
+    ("self.t > timestamp('2026-01-01T00:00:00Z') && self.t - duration('24h') < self.t", True),
+    ("timestamp('2026-01-02T00:00:00Z') - timestamp('2026-01-01T00:00:00Z') == duration('24h')", True),
+    ("string(self.n) == '7' && int('42') == 42 && double(self.n) == 7.0", True),
+    ("self.n + 1 == 8 && self.s + '!' == 'Hello-World!' && [1, 2] + [3] == [1, 2, 3]", True),
+    ("{'a': 1}['a'] == 1 && self.l[0] == 3", True),
+    ("self.l[5] == 3", "error"),
+    ("1 / 0 == 1", "error"),
+    ("self.b ? self.n == 7 : false", True),
+    ("!self.b", False),
+    ("self.n != 8 && self.n <= 7 && self.n >= 7 && 'abc' < 'abd'", True),
+    ("self.s.split('-') == ['Hello', 'World'] && ['a', 'b'].join('-') == 'a-b'", True),
+    ("self.s.replace('-', '+') == 'Hello+World' && self.s.indexOf('W') == 6", True),
+    ("self.l.sum() == 6 && self.l.min() == 1 && self.l.max() == 3", True),
+    ("null == null && dyn(self.n) == 7 && 0x10 == 16", True),
+    ("'\\x41' == 'A' && r'\\d' == '\\\\d' && b'abc' == b'abc'", True),
+    ("self.n > 'a'", "error"),
+]
+
+
+def run_engine(expr: str, *, fast: bool) -> Any:
+    compiled = schema._compile(expr, allow_fast=fast)
+    assert not isinstance(compiled, str), compiled
+    assert (compiled.fast is not None) is fast
+    saved = schema._PROGRAMS.get(expr)
+    schema._PROGRAMS[expr] = compiled
+    try:
+        result, error = schema._run(expr, schema._Bindings(ENGINE_DATA, schema._MISSING, ENGINE_SCHEMA))
+    finally:
+        if saved is None:
+            del schema._PROGRAMS[expr]
+        else:
+            schema._PROGRAMS[expr] = saved
+    return "error" if error is not None else bool(result)
+
+
+@pytest.mark.parametrize(("expr", "expected"), AGREED, ids=[e for e, _ in AGREED])
+def test_both_cel_engines_agree(expr: str, expected: Any) -> None:
+    assert run_engine(expr, fast=True) == expected
+    assert run_engine(expr, fast=False) == expected
+
+
+# where cel-python departs from cel-go as Kubernetes configures it, the fast engine follows cel-go
+KUBE_SEMANTICS = [
+    ("self.n > self.f", True),  # cross-type numeric comparison
+    ("self.n == 7.0", True),  # heterogeneous numeric equality
+    ("1u == 1", True),
+    ("self.b == 1", False),  # a bool is never a number
+    ("self.n == null", False),  # heterogeneous equality: different types are unequal, not an error
+    ("string(true) == 'true'", True),
+    ("self.l.map(x, x > 1, x * 10) == [30, 20]", True),  # the three-argument map macro
+]
+
+
+@pytest.mark.parametrize(("expr", "expected"), KUBE_SEMANTICS, ids=[e for e, _ in KUBE_SEMANTICS])
+def test_fast_engine_follows_cel_go(expr: str, expected: Any) -> None:
+    assert run_engine(expr, fast=True) == expected
+
+
+def test_rules_the_fast_engine_does_not_know_run_on_cel_python() -> None:
+    rule = "self.t.getFullYear() == 2026"
+    compiled = schema._compile(rule)
+    assert not isinstance(compiled, str) and compiled.fast is None and compiled.slow is not None
+    sch = {
+        "type": "object",
+        "properties": {"t": {"type": "string", "format": "date-time"}},
+        "x-kubernetes-validations": [{"rule": rule, "message": "wrong year"}],
+    }
+    assert schema.validate({"t": "2026-11-27T09:16:20Z"}, sch) == []
+    assert schema.validate({"t": "2025-11-27T09:16:20Z"}, sch) == [
+        Cause("FieldValueInvalid", 'Invalid value: "object": wrong year', "")
+    ]
+
+
+GO_DURATIONS = [
+    ("2160h", 2160 * 3600.0),
+    ("1h30m", 5400.0),
+    ("59m55s", 3595.0),
+    ("500ms", 0.5),
+    ("1.5h", 5400.0),
+    ("-5m", -300.0),
+    ("+10s", 10.0),
+    ("0", 0.0),
+    ("1h0m0s", 3600.0),
+    ("300us", 0.0003),
+    ("2µs", 0.000002),
+    (".5s", 0.5),
+]
+
+
+@pytest.mark.parametrize(("text", "seconds"), GO_DURATIONS, ids=[f"{t} is {s}s" for t, s in GO_DURATIONS])
+def test_go_durations_parse(text: str, seconds: float) -> None:
+    assert schema.parse_go_duration(text).total_seconds() == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1d", "1h 30m", "--1s", "1.2.3s", "5 m"])
+def test_bad_go_durations_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError):
+        schema.parse_go_duration(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=st.dictionaries(st.sampled_from(["renewBefore", "duration", "ca", "acme", "name", "tags"]), JSON_VALUES))
+def test_cel_rules_never_crash_on_arbitrary_values(spec: dict[str, Any]) -> None:
+    sch = cel_spec(RENEW, ONE_ISSUER, IMMUTABLE, {"rule": "self.tags.all(t, t.size() < 5)"})
+    sch["properties"]["spec"]["x-kubernetes-preserve-unknown-fields"] = True
+    for cause in schema.validate(obj(spec), sch, old=obj({"name": "a"})):
+        assert cause.field.startswith("spec")

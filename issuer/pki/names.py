@@ -15,39 +15,32 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import warnings
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
 from issuer.api import types as t
+from issuer.api import validation
 from issuer.pki.errors import PKIError
-
-# RFC 4514 attribute names cert-manager's literalSubject accepts, beyond cryptography's defaults.
-_LITERAL_NAMES: dict[str, ObjectIdentifier] = {
-    "CN": NameOID.COMMON_NAME,
-    "C": NameOID.COUNTRY_NAME,
-    "O": NameOID.ORGANIZATION_NAME,
-    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-    "L": NameOID.LOCALITY_NAME,
-    "ST": NameOID.STATE_OR_PROVINCE_NAME,
-    "STREET": NameOID.STREET_ADDRESS,
-    "POSTALCODE": NameOID.POSTAL_CODE,
-    "SERIALNUMBER": NameOID.SERIAL_NUMBER,
-    "UID": NameOID.USER_ID,
-    "DC": NameOID.DOMAIN_COMPONENT,
-}
 
 
 def parse_literal_subject(literal: str) -> x509.Name:
-    """An RFC 4514 DN string as a Name whose RDN sequence is the string read right to left (as cert-manager)."""
+    """An RFC 4514 DN string as a Name whose RDN sequence is the string read right to left (as cert-manager).
+
+    Parsed by `issuer.api.validation.parse_literal_subject_rdns` (go-ldap's grammar, cert-manager's attribute
+    names), so the CSR builder accepts exactly what the webhook validation accepts.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            name = x509.Name.from_rfc4514_string(literal, _LITERAL_NAMES)
+        rdns = validation.parse_literal_subject_rdns(literal)
+        name = x509.Name(
+            [
+                x509.RelativeDistinguishedName([x509.NameAttribute(ObjectIdentifier(oid), value) for oid, value in rdn])
+                for rdn in rdns
+            ]
+        )
     except (ValueError, TypeError) as err:
         raise PKIError(f"spec.literalSubject is not a valid RFC 4514 distinguished name: {_first_line(err)}") from None
-    if not literal.strip() or len(name) == 0:
+    if len(name) == 0:
         raise PKIError("spec.literalSubject is empty")
     return name
 

@@ -24,9 +24,10 @@ import dataclasses
 import datetime
 import json
 import logging
+import random
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -331,7 +332,7 @@ class Client:
             except errors.Conflict:
                 if attempt == attempts - 1:
                     raise
-                await asyncio.sleep(min(0.01 * 2 ** attempt, 0.5))
+                await asyncio.sleep(random.uniform(0, min(0.01 * 2 ** attempt, 0.5)))
         raise AssertionError("unreachable")
 
     # -- watch ----------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ class Client:
     async def watch(self, res: Resource, namespace: str | None = None, *, resource_version: str | None = None,
                     label_selector: str | None = None, field_selector: str | None = None,
                     allow_bookmarks: bool = True, timeout_seconds: int | None = None,
-                    send_initial_events: bool = False) -> AsyncIterator[WatchEvent]:
+                    send_initial_events: bool = False) -> AsyncGenerator[WatchEvent, None]:
         """Stream changes as `WatchEvent(type, object)`: ADDED, MODIFIED, DELETED and (with
         `allow_bookmarks`) BOOKMARK, whose object carries only the latest resourceVersion. Without
         `resource_version` the server first sends ADDED for every current object. Ends when the server

@@ -337,6 +337,27 @@ def test_rule_is_portable_cel(entry: tuple[str, str, dict[str, Any], dict[str, A
         assert "[]" not in path, "transition rules need a correlatable node"
 
 
+_SELECTION_RE = re.compile(r"\b(?:oldSelf|self)((?:\.\w+(?![\w(])|\[[ij]\])*)")
+
+
+@pytest.mark.parametrize("entry", ALL_RULES, ids=lambda e: f"{e[0].split('.')[0]}{e[1]}")
+def test_rule_selects_only_declared_fields(entry: tuple[str, str, dict[str, Any], dict[str, Any]]) -> None:
+    """kube type-checks rules against the schema: `self.x` must be a declared property."""
+    _, _, node, rule = entry
+    text = f"{rule['rule']} {rule.get('messageExpression', '')}"
+    for selection in _SELECTION_RE.findall(text):
+        target = node
+        for part in re.findall(r"\.\w+|\[[ij]\]", selection):
+            if part.startswith("["):
+                target = target["items"]
+            elif "properties" in target:
+                assert part[1:] in target["properties"], f"{selection}: {part[1:]} is not declared"
+                target = target["properties"][part[1:]]
+            else:
+                assert isinstance(target.get("additionalProperties"), dict), f"{selection}: {part} on a non-object"
+                target = target["additionalProperties"]
+
+
 def _bounded_walk(node: dict[str, Any], path: str, bounded: bool) -> Iterator[tuple[str, dict[str, Any], bool]]:
     yield path, node, bounded
     for key, sub in (node.get("properties") or {}).items():

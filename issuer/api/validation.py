@@ -949,31 +949,184 @@ def is_timezone(name: str) -> bool:
     return True
 
 
-# Go net/mail, the part cert-manager relies on: is the string a bare addr-spec?
-_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\U0010ffff]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_ADDR_SPEC_RE = re.compile(rf"{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[^\[\]\\\s]*\])")
-_QUOTED_ADDR_RE = re.compile(rf'"(?:[^"\\]|\\.)*"@(?:{_DOT_ATOM}|\[[^\[\]\\\s]*\])')
-_ANGLE_RE = re.compile(r"<([^<>]*)>")
-
-
 def email_address_error(address: str) -> str:
-    """Empty when `address` is a bare e-mail address, else cert-manager's "invalid email address: ..." text."""
-    if _ADDR_SPEC_RE.fullmatch(address):
-        return ""
-    only = "invalid email address: make sure the supplied value only contains the email address itself"
-    stripped = re.sub(r"\([^()]*\)", "", address).strip()
-    angle = _ANGLE_RE.search(stripped)
-    inner = angle.group(1).strip() if angle else stripped
-    if _ADDR_SPEC_RE.fullmatch(inner) or _QUOTED_ADDR_RE.fullmatch(inner):
-        return only
-    if not address.strip():
-        return "invalid email address: mail: no address"
-    if "@" not in inner:
-        if angle:
-            return "invalid email address: mail: missing @ in addr-spec"
-        return "invalid email address: mail: missing '@' or angle-addr"
-    return "invalid email address: mail: no angle-addr"
+    """Empty when `address` is a bare e-mail address, else cert-manager's "invalid email address: ..." text.
+
+    cert-manager runs Go's mail.ParseAddress and then insists the parsed address equals the input, so
+    "Name <a@b>", " a@b" and a quoted local part are refused even though they parse.
+    """
+    parsed, problem = _MailParser(address).parse_single()
+    if problem:
+        return f"invalid email address: {problem}"
+    if parsed != address:
+        return "invalid email address: make sure the supplied value only contains the email address itself"
+    return ""
+
+
+class _MailParser:
+    """The part of Go's net/mail addrParser that ParseAddress uses (groups and RFC 2047 words aside)."""
+
+    _SPECIALS = '()<>[]:;@\\,"'
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+
+    def parse_single(self) -> tuple[str, str]:
+        try:
+            address = self._parse_address()
+            if not self._skip_cfws():
+                raise ValueError("mail: misformatted parenthetical comment")
+            if self.s:
+                raise ValueError(f"mail: expected single address, got {_go_quote(self.s)}")
+        except ValueError as exc:
+            return "", str(exc)
+        return address, ""
+
+    def _parse_address(self) -> str:
+        self._skip_space()
+        if not self.s:
+            raise ValueError("mail: no address")
+        saved = self.s
+        try:
+            spec = self._addr_spec()
+        except ValueError:
+            self.s = saved
+        else:
+            self._skip_space()
+            if self.s.startswith("("):
+                self._comment()
+            return spec
+        display = ""
+        if not self.s.startswith("<"):
+            display = self._phrase()
+        self._skip_space()
+        if not self.s.startswith("<"):
+            if all(self._is_atext(ch, True) for ch in display):
+                raise ValueError("mail: missing '@' or angle-addr")
+            raise ValueError("mail: no angle-addr")
+        self.s = self.s[1:]
+        spec = self._addr_spec()
+        if not self.s.startswith(">"):
+            raise ValueError("mail: unclosed angle-addr")
+        self.s = self.s[1:]
+        return spec
+
+    def _addr_spec(self) -> str:
+        if self.s.startswith('"'):
+            local = self._quoted_string()
+            if not local:
+                raise ValueError("mail: empty quoted-string in addr-spec")
+        else:
+            local = self._atom(dot=True, permissive=False)
+        if not self.s.startswith("@"):
+            raise ValueError("mail: missing @ in addr-spec")
+        self.s = self.s[1:]
+        self._skip_space()
+        if not self.s:
+            raise ValueError("mail: no domain in addr-spec")
+        if self.s.startswith("["):
+            end = self.s.find("]")
+            if end < 0:
+                raise ValueError("mail: unclosed domain-literal")
+            domain, self.s = self.s[: end + 1], self.s[end + 1 :]
+        else:
+            domain = self._atom(dot=True, permissive=False)
+        return f"{local}@{domain}"
+
+    @classmethod
+    def _is_atext(cls, ch: str, dot: bool) -> bool:
+        if ch == ".":
+            return dot
+        if ch in cls._SPECIALS:
+            return False
+        return "!" <= ch <= "~" or ord(ch) >= 0x80
+
+    def _atom(self, dot: bool, permissive: bool) -> str:
+        i = 0
+        while i < len(self.s) and self._is_atext(self.s[i], dot):
+            i += 1
+        if i == 0:
+            raise ValueError("mail: invalid string")
+        atom, self.s = self.s[:i], self.s[i:]
+        if not permissive:
+            if atom.startswith("."):
+                raise ValueError("mail: leading dot in atom")
+            if ".." in atom:
+                raise ValueError("mail: double dot in atom")
+            if atom.endswith("."):
+                raise ValueError("mail: trailing dot in atom")
+        return atom
+
+    def _quoted_string(self) -> str:
+        out = []
+        i = 1
+        escaped = False
+        while True:
+            if i >= len(self.s):
+                raise ValueError("mail: unclosed quoted-string")
+            ch = self.s[i]
+            if escaped:
+                out.append(ch)
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                break
+            elif ch not in " \t" and not ("!" <= ch <= "~" or ord(ch) >= 0x80):
+                raise ValueError(f"mail: bad character in quoted-string: {_go_quote(ch)}")
+            else:
+                out.append(ch)
+            i += 1
+        self.s = self.s[i + 1 :]
+        return "".join(out)
+
+    def _phrase(self) -> str:
+        words: list[str] = []
+        problem = ""
+        while True:
+            if words and not self._skip_cfws():
+                raise ValueError("mail: misformatted parenthetical comment")
+            self._skip_space()
+            if not self.s:
+                break
+            try:
+                word = self._quoted_string() if self.s.startswith('"') else self._atom(dot=True, permissive=True)
+            except ValueError as exc:
+                problem = str(exc)
+                break
+            words.append(word)
+        if not words:
+            raise ValueError(f"mail: missing word in phrase: {problem}")
+        return " ".join(words)
+
+    def _skip_space(self) -> None:
+        self.s = self.s.lstrip(" \t")
+
+    def _comment(self) -> None:
+        depth = 0
+        for i, ch in enumerate(self.s):
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    self.s = self.s[i + 1 :]
+                    return
+        raise ValueError("mail: misformatted parenthetical comment")
+
+    def _skip_cfws(self) -> bool:
+        self._skip_space()
+        while self.s.startswith("("):
+            try:
+                self._comment()
+            except ValueError:
+                return False
+            self._skip_space()
+        return True
+
+
+def _go_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def uri_error(uri: str) -> str:

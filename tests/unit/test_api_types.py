@@ -13,7 +13,7 @@ import pytest
 from issuer.api import defaults
 from issuer.api import duration as d
 from issuer.api import types as t
-from issuer.api.model import InvalidObject
+from issuer.api.model import InvalidObject, Model
 
 PEM = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIBAA==\n-----END CERTIFICATE REQUEST-----\n"
 PEM_B64 = base64.b64encode(PEM).decode()
@@ -260,7 +260,7 @@ CHALLENGE: dict[str, Any] = {
         pytest.param(CHALLENGE, t.Challenge, id="a presented DNS-01 Challenge"),
     ],
 )
-def test_realistic_manifests_round_trip(manifest: dict[str, Any], cls: type[t.Model]) -> None:
+def test_realistic_manifests_round_trip(manifest: dict[str, Any], cls: type[Model]) -> None:
     parsed = t.parse(copy.deepcopy(manifest))
     assert isinstance(parsed, cls)
     assert parsed.to_wire() == manifest

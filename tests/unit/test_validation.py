@@ -76,7 +76,7 @@ def b64s(data: bytes) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Base manifests
 
-CERTIFICATE = {
+CERTIFICATE: dict[str, Any] = {
     "apiVersion": "cert-manager.io/v1",
     "kind": "Certificate",
     "metadata": {"name": "web", "namespace": "demo"},
@@ -87,7 +87,7 @@ CERTIFICATE = {
     },
 }
 
-ISSUER = {
+ISSUER: dict[str, Any] = {
     "apiVersion": "cert-manager.io/v1",
     "kind": "Issuer",
     "metadata": {"name": "letsencrypt", "namespace": "demo"},
@@ -100,7 +100,7 @@ ISSUER = {
     },
 }
 
-CERTIFICATE_REQUEST = {
+CERTIFICATE_REQUEST: dict[str, Any] = {
     "apiVersion": "cert-manager.io/v1",
     "kind": "CertificateRequest",
     "metadata": {
@@ -115,7 +115,7 @@ CERTIFICATE_REQUEST = {
     },
 }
 
-ORDER = {
+ORDER: dict[str, Any] = {
     "apiVersion": "acme.cert-manager.io/v1",
     "kind": "Order",
     "metadata": {"name": "web-1-123", "namespace": "demo"},
@@ -140,7 +140,7 @@ ORDER = {
     },
 }
 
-CHALLENGE = {
+CHALLENGE: dict[str, Any] = {
     "apiVersion": "acme.cert-manager.io/v1",
     "kind": "Challenge",
     "metadata": {"name": "web-1-123-456", "namespace": "demo"},
@@ -320,6 +320,16 @@ CERTIFICATE_CASES = [
         {"literalSubject": "CN=" + "a" * 65},
         ["spec.commonName: Too long: must have at most 64 bytes"],
         id="rejects a literalSubject CN longer than 64 bytes under spec.commonName",
+    ),
+    pytest.param(
+        {"literalSubject": "CN=" + "a" * 65 + ",CN=short"},
+        ["spec.commonName: Too long: must have at most 64 bytes"],
+        id="takes the first CN written in a literalSubject, as cert-manager walks the RDN sequence",
+    ),
+    pytest.param(
+        {"literalSubject": "CN=short,CN=" + "a" * 65},
+        [],
+        id="ignores a later long CN in a literalSubject",
     ),
     pytest.param(
         {"literalSubject": "CN=app", "commonName": "app"},
@@ -1033,7 +1043,7 @@ ORDER_UPDATE_CASES = [
                 "authorizations": [
                     {
                         **ORDER["status"]["authorizations"][0],
-                        "wildcard": True,  # type: ignore[index]
+                        "wildcard": True,
                         "challenges": [
                             {"url": "https://acme.example.com/chall/1", "token": "other", "type": "http-01"}
                         ],
@@ -1171,6 +1181,26 @@ def test_parse_literal_subject_rdns(text: str, expected: list[list[tuple[str, st
 def test_parse_literal_subject_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("\\", "\\\\").replace("[", "\\[")):
         v.parse_literal_subject(text)
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        pytest.param("ops@example.com", "", id="a bare address"),
+        pytest.param("ops@[192.0.2.1]", "", id="a domain literal"),
+        pytest.param("Ops <ops@example.com>", ONLY_ADDRESS, id="a display name"),
+        pytest.param(" ops@example.com", ONLY_ADDRESS, id="a leading space"),
+        pytest.param('"ops team"@example.com', ONLY_ADDRESS, id="a quoted local part, which Go unquotes"),
+        pytest.param("ops@example.com (team)", ONLY_ADDRESS, id="a trailing comment"),
+        pytest.param("", "invalid email address: mail: no address", id="nothing"),
+        pytest.param("ops", "invalid email address: mail: missing '@' or angle-addr", id="no at sign"),
+        pytest.param("Ops Team", "invalid email address: mail: no angle-addr", id="only a display name"),
+        pytest.param("<ops@example.com", "invalid email address: mail: unclosed angle-addr", id="an open bracket"),
+        pytest.param("a@b@c", 'invalid email address: mail: expected single address, got "@c"', id="two at signs"),
+    ],
+)
+def test_email_addresses_follow_go_net_mail(address: str, error: str) -> None:
+    assert v.email_address_error(address) == error
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ instead. Everything here is pure: plain dicts in, plain values out, no I/O. Not 
 ratcheting, CEL cost limits, CEL type checking at CRD creation, and the full structural-schema rules
 of apiextensions (only a sanity subset).
 """
+
 from __future__ import annotations
 
 import base64
@@ -403,7 +404,7 @@ def _validate_node(
         return
 
     enum = schema.get("enum")
-    if enum is not None and not any(_json_equal(value, e) for e in enum):
+    if enum is not None and not (value in enum if isinstance(value, str) else any(_json_equal(value, e) for e in enum)):
         supported = ", ".join(_go_quote(e) if isinstance(e, str) else json.dumps(e) for e in enum)
         causes.append(
             Cause(NOT_SUPPORTED, f"Unsupported value: {_go_value(value)}: supported values: {supported}", path)

@@ -128,7 +128,7 @@ def test_load_refuses_key_types_cert_manager_does_not_support(maker: object) -> 
 def test_load_refuses_ec_curves_cert_manager_does_not_support() -> None:
     key = ec.generate_private_key(ec.SECP256K1())
     with pytest.raises(PKIError, match="unsupported elliptic curve"):
-        keys.load(keys.encode(key))  # type: ignore[arg-type]
+        keys.load(keys.encode(key))
 
 
 @pytest.mark.parametrize(

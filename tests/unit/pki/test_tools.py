@@ -352,15 +352,15 @@ def test_openssl_opens_pkcs12_keystores(profile: str, tmp_path: pathlib.Path) ->
         )
         assert wrong.returncode != 0
     # the keystore's key and chain come back out through openssl too
-    out = subprocess.run(
+    dump = subprocess.run(
         [OPENSSL, "pkcs12", "-nodes", "-passin", "pass:s3cret", "-in", str(tmp_path / "keystore.p12")],
         capture_output=True,
         check=False,
         timeout=30,
     )
-    assert out.returncode == 0
-    assert keys.public_keys_equal(keys.load(out.stdout[out.stdout.index(b"-----BEGIN PRIVATE KEY-----") :]), key)
-    assert out.stdout.count(b"-----BEGIN CERTIFICATE-----") == 3
+    assert dump.returncode == 0
+    assert keys.public_keys_equal(keys.load(dump.stdout[dump.stdout.index(b"-----BEGIN PRIVATE KEY-----") :]), key)
+    assert dump.stdout.count(b"-----BEGIN CERTIFICATE-----") == 3
 
 
 def test_self_signed_key_mismatch_is_a_pki_error_not_a_certificate() -> None:

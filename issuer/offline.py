@@ -23,8 +23,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from issuer import manifests
 from issuer.api import constants as c
 from issuer.api import defaults, validation
@@ -348,9 +346,7 @@ def write_out_dir(out_dir: pathlib.Path, secrets: list[dict[str, Any]]) -> None:
 
 
 def dump_secrets(secrets: list[dict[str, Any]]) -> str:
-    return yaml.dump_all(
-        secrets, Dumper=yaml.CSafeDumper, sort_keys=False, explicit_start=True, default_flow_style=False, width=1 << 20
-    )
+    return manifests.dump_all(secrets)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -61,10 +61,18 @@ def load_ca_keypair(tls_crt: bytes, tls_key: bytes, ca_crt: bytes | None, now: _
         )
     if not keys.public_keys_equal(key, cert.public_key()):
         raise PKIError(f"the private key does not match the certificate in tls.crt ({subject!r})", ERR_INVALID_KEY_PAIR)
+    pair = CAKeyPair(certificate=cert, key=key, chain=tuple(certs[1:]), extra_ca=tuple(extra))
+    check_not_expired(pair, now)
+    return pair
+
+
+def check_not_expired(pair: CAKeyPair, now: _dt.datetime) -> None:
+    """PKIError (ErrInvalidKeyPair) when the CA certificate has expired at `now`."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    cert = pair.certificate
     if now > cert.not_valid_after_utc:
+        subject = cert.subject.rfc4514_string() or "<empty subject>"
         raise PKIError(
             f"CA certificate {subject!r} expired at {cert.not_valid_after_utc.isoformat()}", ERR_INVALID_KEY_PAIR
         )
-    return CAKeyPair(certificate=cert, key=key, chain=tuple(certs[1:]), extra_ca=tuple(extra))

@@ -9,6 +9,7 @@ and an expired CA. Signing copies the CRL distribution points, OCSP servers and 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 
 from issuer.api import constants as c
 from issuer.api import types as t
@@ -38,14 +39,36 @@ def _load(
             f'Error getting keypair for CA issuer: secret "{spec.secret_name}" not found in namespace "{namespace}"',
         )
     try:
-        return ca_mod.load_ca_keypair(
-            data.get(c.TLS_CERT_KEY, b""), data.get(c.TLS_PRIVATE_KEY_KEY, b""), data.get(c.CA_CERT_KEY), now
+        ca_crt = data.get(c.CA_CERT_KEY)
+        pair = _parse_keypair(
+            bytes(data.get(c.TLS_CERT_KEY, b"")),
+            bytes(data.get(c.TLS_PRIVATE_KEY_KEY, b"")),
+            bytes(ca_crt) if ca_crt is not None else None,
         )
+        if isinstance(pair, PKIError):
+            raise PKIError(pair.message, pair.reason)
+        ca_mod.check_not_expired(pair, now)
+        return pair
     except PKIError as err:
         message = err.message
         if not message.startswith("Error getting keypair"):
             message = f'Secret "{namespace}/{spec.secret_name}": {message}'
         return base.Setup(False, err.reason or c.REASON_ERR_INVALID_KEY_PAIR, message)
+
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_keypair(tls_crt: bytes, tls_key: bytes, ca_crt: bytes | None) -> ca_mod.CAKeyPair | PKIError:
+    """Parsing and vetting a CA costs more than signing with it; the same Secret bytes give the same pair.
+
+    Expiry depends on the time, so it is checked by the caller on every use, not cached.
+    """
+    try:
+        return ca_mod.load_ca_keypair(tls_crt, tls_key, ca_crt, _EPOCH)
+    except PKIError as err:
+        return err
 
 
 def setup(

@@ -1,0 +1,114 @@
+"""Benchmark: `issuer issue` on N ECDSA P-256 leaf Certificates from one CA, against a raw `cryptography`
+loop doing the same work (keygen + CSR + CA sign + PEM) in the same run.
+
+Run: .venv/bin/python bench/offline_issue.py [--count 1000]
+Prints certs/s for both and the ratio (goal: issuer at least 60% of the raw loop). The issuer figure is
+the whole command as users run it (a fresh process: imports, YAML in and out, validation, ordering).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def manifests(count: int) -> str:
+    docs: list[dict[str, object]] = [
+        {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "selfsigned"},
+         "spec": {"selfSigned": {}}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+         "metadata": {"name": "root", "namespace": "bench"},
+         "spec": {"isCA": True, "commonName": "bench root", "secretName": "root",
+                  "privateKey": {"algorithm": "ECDSA"}, "issuerRef": {"name": "selfsigned", "kind": "ClusterIssuer"}}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "ca", "namespace": "bench"},
+         "spec": {"ca": {"secretName": "root"}}},
+    ]
+    for i in range(count):
+        docs.append({
+            "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": f"leaf-{i}", "namespace": "bench"},
+            "spec": {"secretName": f"leaf-{i}-tls", "dnsNames": [f"leaf-{i}.bench.example.com"],
+                     "privateKey": {"algorithm": "ECDSA", "size": 256},
+                     "usages": ["digital signature", "server auth"], "issuerRef": {"name": "ca"}},
+        })
+    return yaml.safe_dump_all(docs)
+
+
+def raw_loop(count: int) -> float:
+    """The same work with cryptography alone: keygen, CSR, sign with the CA, PEM-encode key and chain."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "raw root")])
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+    started = time.perf_counter()
+    for i in range(count):
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = f"leaf-{i}.bench.example.com"
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([]))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        cert = (
+            x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca_name).public_key(csr.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                          serialization.NoEncryption())
+        cert.public_bytes(serialization.Encoding.PEM) + ca_pem
+    return time.perf_counter() - started
+
+
+def issuer_run(path: pathlib.Path) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "issuer", "issue", "-f", str(path)], capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr.decode())
+    assert proc.stdout.count(b"kind: \"Secret\"") >= 1
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs for each side")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "certs.yaml"
+        path.write_text(manifests(args.count))
+        ours = min(issuer_run(path) for _ in range(args.repeat))
+        raw = min(raw_loop(args.count + 1) for _ in range(args.repeat))
+    n = args.count + 1  # the leaves and the root
+    print(f"certificates:            {n}")
+    print(f"issuer issue (process):  {ours:6.2f} s  {n / ours:8.1f} certs/s")
+    print(f"raw cryptography loop:   {raw:6.2f} s  {n / raw:8.1f} certs/s")
+    print(f"ratio issuer/raw:        {raw / ours:6.1%}  (goal >= 60%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -671,6 +671,8 @@ class EmbeddedAPIServer:
             if expired is not None:
                 await response.write(expired)
                 return response
+            if drop_after is not None:
+                initial = initial[:drop_after]
             if initial:
                 await response.write(b"".join(initial))
                 sent += len(initial)

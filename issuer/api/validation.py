@@ -521,17 +521,11 @@ def _as_selector(raw: Any) -> t.SecretKeySelector:
     return t.SecretKeySelector(name=name if isinstance(name, str) else "", key=key if isinstance(key, str) else "")
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def _object(raw: Any, path: str, out: list[Violation]) -> dict[str, Any]:
     """A free-form JSON field that must be an object; records a violation and returns {} otherwise."""
     if isinstance(raw, Mapping):
         return dict(raw)
-    out.append(invalid(path, _type_name(raw), "must be an object"))
+    out.append(invalid(path, raw, "must be an object"))
     return {}
 
 
@@ -1277,9 +1271,9 @@ def _validate_request(spec: t.CertificateRequestSpec, csr_checker: CSRChecker | 
         return [invalid("spec.usages", list(spec.usages), f"unknown key usages: [{' '.join(unknown)}]")]
     blocks = pem_blocks(spec.request)
     if not blocks:
-        return [invalid("spec.request", "<snip>", "failed to decode csr: error decoding certificate request PEM block")]
+        return [invalid("spec.request", "<snip>", "error decoding certificate request PEM block")]
     if not is_csr_der(blocks[0][1]):
-        return [invalid("spec.request", "<snip>", "failed to decode csr: x509: malformed certificate request")]
+        return [invalid("spec.request", "<snip>", "x509: malformed certificate request")]
     return list(csr_checker(spec.request, spec)) if csr_checker is not None else []
 
 

@@ -905,12 +905,12 @@ CR_CREATE_CASES = [
     ),
     pytest.param(
         {"spec": {"request": b64s(b"not a csr")}},
-        ['spec.request: Invalid value: "<snip>": failed to decode csr: error decoding certificate request PEM block'],
+        ['spec.request: Invalid value: "<snip>": error decoding certificate request PEM block'],
         id="rejects a request that is not PEM",
     ),
     pytest.param(
         {"spec": {"request": b64s(b"-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n")}},
-        ['spec.request: Invalid value: "<snip>": failed to decode csr: x509: malformed certificate request'],
+        ['spec.request: Invalid value: "<snip>": x509: malformed certificate request'],
         id="rejects PEM that does not hold a PKCS10 structure",
     ),
     pytest.param(

@@ -1211,6 +1211,81 @@ def _f_matches(s: Any, pattern: Any) -> bool:
     return _re_search(s, pattern)
 
 
+def _total_micros(d: datetime.timedelta) -> int:
+    return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def _in_zone(t: datetime.datetime, tz: Any) -> datetime.datetime:
+    if tz is None:
+        return t.astimezone(datetime.UTC)
+    if not isinstance(tz, str):
+        raise _CelError(_NO_OVERLOAD)
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", tz)
+    if m:
+        offset = datetime.timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        return t.astimezone(datetime.timezone(-offset if m.group(1) == "-" else offset))
+    try:
+        import zoneinfo
+
+        return t.astimezone(zoneinfo.ZoneInfo(tz))
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise _CelError(f"invalid timezone: {tz}") from None
+
+
+def _time_part(unit: str) -> Callable[..., int]:
+    """``getHours()`` and friends: totals for durations (as cel-go), fields for timestamps."""
+    per = {"getHours": 3_600_000_000, "getMinutes": 60_000_000, "getSeconds": 1_000_000, "getMilliseconds": 1000}
+
+    def part(v: Any, tz: Any = None) -> int:
+        if isinstance(v, datetime.timedelta):
+            if tz is not None or unit not in per:
+                raise _CelError(_NO_OVERLOAD)
+            return _trunc_div(_total_micros(v), per[unit])
+        if not isinstance(v, datetime.datetime):
+            raise _CelError(_NO_OVERLOAD)
+        t = _in_zone(v, tz)
+        if unit == "getFullYear":
+            return t.year
+        if unit == "getMonth":
+            return t.month - 1
+        if unit == "getDate":
+            return t.day
+        if unit == "getDayOfMonth":
+            return t.day - 1
+        if unit == "getDayOfWeek":
+            return (t.weekday() + 1) % 7
+        if unit == "getDayOfYear":
+            return t.timetuple().tm_yday - 1
+        if unit == "getHours":
+            return t.hour
+        if unit == "getMinutes":
+            return t.minute
+        if unit == "getSeconds":
+            return t.second
+        return t.microsecond // 1000
+
+    return part
+
+
+_TIME_PARTS: Final = (
+    "getFullYear",
+    "getMonth",
+    "getDate",
+    "getDayOfMonth",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+)
+
+
 # name -> (function, allowed argument counts including the receiver)
 _FAST_FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], tuple[int, ...]]]] = {
     "size": (_size, (1,)),
@@ -1244,6 +1319,7 @@ _FAST_FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], tuple[int, ...]]]] = 
     "duration": (_duration, (1,)),
     "timestamp": (_timestamp, (1,)),
     "dyn": (lambda v: v, (1,)),
+    **{name: (_time_part(name), (1, 2)) for name in _TIME_PARTS},
 }
 _MACROS: Final = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _GLOBAL_ONLY: Final = frozenset({"string", "int", "double", "bool", "duration", "timestamp", "dyn"})

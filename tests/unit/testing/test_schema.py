@@ -1058,6 +1058,12 @@ AGREED = [
     ("null == null && dyn(self.n) == 7 && 0x10 == 16", True),
     ("'\\x41' == 'A' && r'\\d' == '\\\\d' && b'abc' == b'abc'", True),
     ("self.n > 'a'", "error"),
+    ("duration('1h30m').getMinutes() == 90 && duration('1500ms').getMilliseconds() == 1500", True),
+    ("duration('2160h').getHours() == 2160 && duration('90s').getSeconds() == 90", True),
+    ("self.t.getFullYear() == 2026 && self.t.getMonth() == 10 && self.t.getDate() == 27", True),
+    ("self.t.getDayOfMonth() == 26 && self.t.getDayOfWeek() == 5 && self.t.getDayOfYear() == 330", True),
+    ("self.t.getHours() == 9 && self.t.getMinutes() == 16 && self.t.getSeconds() == 20", True),
+    ("self.t.getHours('+02:00') == 11", True),
 ]
 
 
@@ -1101,17 +1107,28 @@ def test_fast_engine_follows_cel_go(expr: str, expected: Any) -> None:
 
 
 def test_rules_the_fast_engine_does_not_know_run_on_cel_python() -> None:
-    rule = "self.t.getFullYear() == 2026"
+    rule = "type(self.n) == int && self.n > 1"
     compiled = schema._compile(rule)
     assert not isinstance(compiled, str) and compiled.fast is None and compiled.slow is not None
     sch = {
         "type": "object",
-        "properties": {"t": {"type": "string", "format": "date-time"}},
-        "x-kubernetes-validations": [{"rule": rule, "message": "wrong year"}],
+        "properties": {"n": {"type": "integer"}},
+        "x-kubernetes-validations": [{"rule": rule, "message": "too small"}],
     }
-    assert schema.validate({"t": "2026-11-27T09:16:20Z"}, sch) == []
-    assert schema.validate({"t": "2025-11-27T09:16:20Z"}, sch) == [
-        Cause("FieldValueInvalid", 'Invalid value: "object": wrong year', "")
+    assert schema.validate({"n": 2}, sch) == []
+    assert schema.validate({"n": 1}, sch) == [Cause("FieldValueInvalid", 'Invalid value: "object": too small', "")]
+
+
+def test_the_real_certificate_duration_rule_shape_runs_fast() -> None:
+    # cert-manager's CRD prints durations with getMilliseconds() arithmetic in a messageExpression
+    rule = {
+        "rule": "duration(self.duration) > duration(self.renewBefore)",
+        "messageExpression": "'duration ' + string(duration(self.duration).getMilliseconds() / 1000 / 3600) + 'h'"
+        " + ' must be greater than renewBefore ' + string(duration(self.renewBefore).getMinutes()) + 'm'",
+    }
+    assert not isinstance(compiled := schema._compile(rule["messageExpression"]), str) and compiled.fast
+    assert schema.validate(obj({"duration": "1h", "renewBefore": "90m"}), cel_spec(rule)) == [
+        Cause("FieldValueInvalid", 'Invalid value: "object": duration 1h must be greater than renewBefore 90m', "spec")
     ]
 
 

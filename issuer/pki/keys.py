@@ -1,9 +1,10 @@
 """Private keys: generate from a Certificate's `spec.privateKey`, encode (PKCS#1/SEC1 or PKCS#8), load, compare.
 
 Called by the key manager (new private key Secrets), the SelfSigned signer (the key named by the CR
-annotation), the CA issuer (its Secret) and the CLI. Supported: RSA 2048-8192 (public exponent 65537),
+annotation), the CA issuer (its Secret) and the CLI. Generation: RSA 2048-8192 (public exponent 65537),
 ECDSA P-256/P-384/P-521 and Ed25519 - cert-manager's set. Loading accepts PKCS#1 (`RSA PRIVATE KEY`),
-SEC1 (`EC PRIVATE KEY`) and PKCS#8 (`PRIVATE KEY`), unencrypted, first block only (as cert-manager does).
+SEC1 (`EC PRIVATE KEY`) and PKCS#8 (`PRIVATE KEY`), unencrypted, first block only, and any key Go's x509
+can sign with (RSA from 1024 bits, P-224 to P-521, Ed25519), as cert-manager does.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519
 PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 _CURVES: dict[int, ec.EllipticCurve] = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}
-_CURVE_SIZES: dict[str, int] = {"secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
+_CURVE_SIZES: dict[str, int] = {"secp224r1": 224, "secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
+_LOADABLE_CURVES = frozenset(_CURVE_SIZES)
 
 
 def generate(private_key_spec: t.CertificatePrivateKey | None) -> PrivateKey:
@@ -91,14 +93,18 @@ def load(data: bytes) -> PrivateKey:
 
 
 def check_supported(key: object) -> PrivateKey:
-    """The key itself if cert-manager supports its type and size, else PKIError."""
+    """The key itself if Go's x509 (and so cert-manager) can sign with it, else PKIError.
+
+    Loading is as permissive as cert-manager: any RSA size from 1024 bits, the NIST curves P-224 to P-521,
+    Ed25519. Whether a key fits a Certificate's spec is `key_matches_spec`'s job, not the loader's.
+    """
     if isinstance(key, rsa.RSAPrivateKey):
-        if not c.RSA_MIN_SIZE <= key.key_size <= c.RSA_MAX_SIZE:
-            raise PKIError(f"unsupported RSA key size {key.key_size}: must be between 2048 and 8192")
+        if key.key_size < 1024:
+            raise PKIError(f"unsupported RSA key size {key.key_size}: must be at least 1024 bits")
         return key
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        if key.curve.name not in _CURVE_SIZES:
-            raise PKIError(f"unsupported elliptic curve {key.curve.name}: must be P-256, P-384 or P-521")
+        if key.curve.name not in _LOADABLE_CURVES:
+            raise PKIError(f"unsupported elliptic curve {key.curve.name}: must be P-224, P-256, P-384 or P-521")
         return key
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key

@@ -125,6 +125,15 @@ def test_load_refuses_key_types_cert_manager_does_not_support(maker: object) -> 
         keys.load(pem)
 
 
+def test_load_accepts_keys_outside_the_generation_range_like_cert_manager() -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    loaded = keys.load(keys.encode(small))
+    assert keys.key_matches_spec(loaded, t.CertificateSpec()) == ["spec.privateKey.size"]
+    p224 = ec.generate_private_key(ec.SECP224R1())
+    assert keys.size_of(keys.load(keys.encode(p224))) == 224
+    assert isinstance(keys.signature_hash(p224), hashes.SHA256)
+
+
 def test_load_refuses_ec_curves_cert_manager_does_not_support() -> None:
     key = ec.generate_private_key(ec.SECP256K1())
     with pytest.raises(PKIError, match="unsupported elliptic curve"):

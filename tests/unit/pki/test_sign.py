@@ -248,3 +248,32 @@ def test_csr_pem_bytes_are_accepted_too(root: tuple[ca.CAKeyPair, bytes]) -> Non
     assert sign.sign_with_ca(request_pem, request_spec_for(spec), pair, NOW).leaf.subject == x509.Name(
         [x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "x")]
     )
+
+
+def test_self_signed_with_an_empty_subject_has_an_empty_issuer_and_critical_san() -> None:
+    res = self_signed(t.CertificateSpec(dns_names=("only-san.example",)), cached_key("ECDSA"))
+    assert len(res.leaf.subject) == 0 and len(res.leaf.issuer) == 0
+    assert res.leaf.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).critical
+
+
+def test_a_ca_without_subject_key_identifier_gets_an_aki_from_its_public_key() -> None:
+    from cryptography.x509.oid import NameOID
+
+    key = cached_key("ECDSA", 256, 90)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old CA")])
+    old_ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pair = ca.load_ca_keypair(chain.encode([old_ca]), keys.encode(key), None, NOW)
+    leaf = issue_from(pair, t.CertificateSpec(common_name="x")).result.leaf
+    aki = value(leaf, ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    assert isinstance(aki, x509.AuthorityKeyIdentifier)
+    assert aki.key_identifier == x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import CIMultiDict
 
-from issuer.testing import discovery, errors, selectors, tables
+from issuer.testing import discovery, errors, protobuf, selectors, tables
 from issuer.testing.engine import Engine
 from issuer.testing.errors import APIError
 from issuer.testing.faults import Fault, Faults, RequestLog, RequestRecord
@@ -507,6 +507,11 @@ class EmbeddedAPIServer:
                 return yaml.safe_load(raw)
             except yaml.YAMLError as exc:
                 raise errors.cannot_handle(res, f"yaml: {str(exc).splitlines()[0]}") from None
+        if ctype == "application/vnd.kubernetes.protobuf":
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtobufError as exc:
+                raise errors.unsupported_media(f"application/json, application/yaml ({exc})") from None
         raise errors.unsupported_media("application/json, application/yaml, application/vnd.kubernetes.protobuf")
 
     async def _delete_options(self, request: web.Request, res: Resource) -> dict[str, Any]:

@@ -292,6 +292,33 @@ def test_kubectl_apply_kustomization(kubectl: Kubectl, apiserver_thread: ServerT
     assert "issuer" in kubectl("get", "deploy,svc,sa", "-n", "issuer-system").stdout
 
 
+def test_kubectl_create_builtins_sends_protobuf(kubectl: Kubectl, apiserver_thread: ServerThread,
+                                                tmp_path: pathlib.Path) -> None:
+    """kubectl's typed `create` commands send protobuf bodies; the server decodes the common kinds."""
+    kubectl("create", "namespace", "team")
+    kubectl("create", "secret", "generic", "s", "-n", "team", "--from-literal=a=b", "--from-literal=c=")
+    kubectl("create", "configmap", "c", "-n", "team", "--from-literal=k=v")
+    kubectl("create", "serviceaccount", "bot", "-n", "team")
+    kubectl("create", "role", "r", "-n", "team", "--verb=get,list", "--resource=secrets")
+    kubectl("create", "rolebinding", "rb", "-n", "team", "--role=r", "--serviceaccount=team:bot")
+    (tmp_path / "tls.crt").write_text("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")
+    (tmp_path / "tls.key").write_text("-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n")
+    tls = kubectl("create", "secret", "tls", "ca", "-n", "team", f"--cert={tmp_path / 'tls.crt'}",
+                  f"--key={tmp_path / 'tls.key'}", check=False)
+    secret = _get(apiserver_thread, ("", "secrets"), "team", "s")
+    assert secret is not None and secret["data"] == {"a": "Yg==", "c": ""} and secret["type"] == "Opaque"
+    assert "generateName" not in secret["metadata"]
+    binding = _get(apiserver_thread, ("rbac.authorization.k8s.io", "rolebindings"), "team", "rb")
+    assert binding is not None and binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                          "name": "r"}
+    assert _get(apiserver_thread, ("", "configmaps"), "team", "c") is not None
+    if tls.returncode == 0:
+        stored = _get(apiserver_thread, ("", "secrets"), "team", "ca")
+        assert stored is not None and stored["type"] == "kubernetes.io/tls"
+    unsupported = kubectl("create", "deployment", "d", "--image=x", check=False)
+    assert unsupported.returncode != 0 and "not supported by the embedded server" in unsupported.stderr
+
+
 # ------------------------------------------------------------------------------------------------ kopf
 
 OPERATOR = textwrap.dedent('''

@@ -923,7 +923,7 @@ def is_cidr(text: str) -> bool:
     if not isinstance(text, str) or "/" not in text or "%" in text:
         return False
     address, _, prefix = text.partition("/")
-    if not prefix.isascii() or not prefix.isdigit() or (len(prefix) > 1 and prefix[0] == "0"):
+    if not prefix.isascii() or not prefix.isdigit():
         return False
     try:
         ipaddress.ip_network(text, strict=False)

@@ -9,11 +9,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from issuer.api import defaults
 from issuer.api import duration as d
 from issuer.api import types as t
 from issuer.api.model import InvalidObject, Model
+from tests.unit.test_validation import garbled
 
 PEM = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIBAA==\n-----END CERTIFICATE REQUEST-----\n"
 PEM_B64 = base64.b64encode(PEM).decode()
@@ -419,3 +421,17 @@ FORMAT_CASES = [
 def test_format_like_go(value: dt.timedelta, expected: str) -> None:
     assert d.format(value) == expected
     assert d.parse(expected) == value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hypothesis: whatever parses, round-trips
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(garbled())
+def test_whatever_parses_survives_to_wire_and_back(obj: Any) -> None:
+    try:
+        parsed = t.parse(obj)
+    except InvalidObject:
+        return
+    assert t.parse(parsed.to_wire()) == parsed

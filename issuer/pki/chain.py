@@ -9,6 +9,8 @@ Used by the CA issuer, the signers, the Secret writer and the CLI.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import warnings
 
 from cryptography import x509
@@ -65,6 +67,13 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
+    """Subject == issuer and the certificate's own key verifies it."""
+    return cert.issuer == cert.subject and _verifies_itself(cert)
+
+
+@functools.lru_cache(maxsize=256)
+def _verifies_itself(cert: x509.Certificate) -> bool:
+    """Memoised: the same root certificates come back on every signing."""
     return issued_by(cert, cert)
 
 
@@ -81,9 +90,13 @@ def _dedupe(certs: list[x509.Certificate]) -> list[x509.Certificate]:
 
 def order(certs: list[x509.Certificate]) -> list[x509.Certificate]:
     """The certificates as one chain, leaf first; PKIError if they do not form exactly one chain."""
-    chains = [[cert] for cert in _dedupe(list(certs))]
-    if not chains:
+    unique = _dedupe(list(certs))
+    if not unique:
         raise PKIError("certificate chain is empty")
+    # fast path: already in order (the usual case), each certificate issued by the next
+    if all(not is_self_signed(a) and issued_by(a, b) for a, b in itertools.pairwise(unique)):
+        return unique
+    chains = [[cert] for cert in unique]
     while len(chains) > 1:
         merged = False
         for i, head in enumerate(chains):

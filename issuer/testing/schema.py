@@ -664,6 +664,7 @@ def _validate_combinators(value: JSON, schema: dict[str, Any], path: str, causes
 
 _OLD_SELF_RE: Final = re.compile(r"\boldSelf\b")
 _RULE_REASONS: Final = frozenset({INVALID, FORBIDDEN, REQUIRED, DUPLICATE})
+_TRANSITION: dict[str, bool] = {}  # rule text -> mentions oldSelf
 
 
 def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause], old: JSON) -> None:
@@ -674,7 +675,11 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
         text = rule.get("rule")
         if not isinstance(text, str):
             continue
-        transition = bool(_OLD_SELF_RE.search(text))
+        transition = _TRANSITION.get(text)
+        if transition is None:
+            if len(_TRANSITION) > 4096:
+                _TRANSITION.clear()
+            transition = _TRANSITION[text] = bool(_OLD_SELF_RE.search(text))
         if transition and old is _MISSING and not rule.get("optionalOldSelf"):
             continue
         ok, error = _run_rule(text, bindings)

@@ -39,11 +39,11 @@ class Violation:
 
 
 def render_value(value: Any) -> str:
-    """Render a value as Go's field errors do: strings quoted, others as JSON."""
+    """Render a value as Go's field errors do: strings quoted, others as compact JSON (json.Marshal)."""
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     try:
-        return json.dumps(value, sort_keys=True, default=str)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         return repr(value)
 
@@ -71,7 +71,8 @@ def duplicate(field: str, value: Any) -> Violation:
 
 def too_long(field: str, value: Any, limit: int) -> Violation:
     """Go's field.TooLong: the value is kept for callers but, as in Go, not printed."""
-    return Violation(field, "Too long", f"must have at most {limit} bytes", value, False)
+    unit = "byte" if limit == 1 else "bytes"
+    return Violation(field, "Too long", f"may not be more than {limit} {unit}", value, False)
 
 
 class InvalidObject(ValueError):

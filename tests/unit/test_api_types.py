@@ -337,7 +337,7 @@ GARBLED_CASES = [
     ),
     pytest.param(
         {"kind": "Order", "status": {"authorizations": {"url": "x"}}},
-        ['status.authorizations: Invalid value: {"url": "x"}: must be a list'],
+        ['status.authorizations: Invalid value: {"url":"x"}: must be a list'],
         id="authorizations that are not a list",
     ),
     pytest.param(

@@ -314,7 +314,9 @@ CERTIFICATE_CASES = [
     ),
     pytest.param({"dnsNames": DELETE}, [AT_LEAST_ONE], id="rejects a certificate without any name"),
     pytest.param(
-        {"commonName": "a" * 65}, ["spec.commonName: Too long: may not be more than 64 bytes"], id="rejects a 65 byte CN"
+        {"commonName": "a" * 65},
+        ["spec.commonName: Too long: may not be more than 64 bytes"],
+        id="rejects a 65 byte CN",
     ),
     pytest.param(
         {"literalSubject": "CN=" + "a" * 65},
@@ -337,7 +339,7 @@ CERTIFICATE_CASES = [
         id="rejects a commonName next to a literalSubject",
     ),
     pytest.param(
-        {"literalSubject": "CN=app", "subject": {"organizations":["Example"]}},
+        {"literalSubject": "CN=app", "subject": {"organizations": ["Example"]}},
         [
             'spec.subject: Invalid value: {"organizations":["Example"]}: '
             "When providing a `LiteralSubject` no `Subject` properties may be provided."
@@ -502,7 +504,7 @@ CERTIFICATE_CASES = [
         id="rejects duplicate and unknown additional output formats",
     ),
     pytest.param(
-        {"nameConstraints": {"permitted":{"dnsDomains":["example.com"]}}},
+        {"nameConstraints": {"permitted": {"dnsDomains": ["example.com"]}}},
         [
             'spec.nameConstraints: Invalid value: {"permitted":{"dnsDomains":["example.com"]}}: '
             "isCa should be true when nameConstraints is set"

@@ -386,7 +386,7 @@ def _validate_node(
         if schema.get("nullable"):
             return
         if typ or schema.get("x-kubernetes-int-or-string"):
-            _type_error(value, typ or "integer-or-string", path, causes)
+            _type_error(value, typ or "integer,string", path, causes)
         return
     if schema.get("x-kubernetes-int-or-string"):
         if isinstance(value, bool) or not isinstance(value, (int, str)):
@@ -685,12 +685,8 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
         ok, error = _run_rule(text, bindings)
         if ok:
             continue
-        field = path
-        field_path = rule.get("fieldPath")
-        if isinstance(field_path, str) and field_path:
-            field = _join_field_path(path, field_path)
         message = _rule_error_string(rule)
-        if error is not None:
+        if error is not None:  # kube reports evaluation errors at the node, ignoring fieldPath
             if error.startswith("no such overload"):
                 detail = (
                     f"'{error}': call arguments did not match a supported operator, function or macro "
@@ -698,8 +694,12 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
                 )
             else:
                 detail = f"{error} evaluating rule: {message}"
-            causes.append(Cause(INVALID, f"Invalid value: {_go_quote(type_name)}: {detail}", field))
+            causes.append(Cause(INVALID, f"Invalid value: {_go_quote(type_name)}: {detail}", path))
             continue
+        field = path
+        field_path = rule.get("fieldPath")
+        if isinstance(field_path, str) and field_path:
+            field = _join_field_path(path, field_path)
         expression = rule.get("messageExpression")
         if isinstance(expression, str) and expression:
             computed = _run_message(expression, bindings)

@@ -781,6 +781,30 @@ CEL_CASES = [
         id="a missing field is an evaluation error reported as no such key",
     ),
     pytest.param(
+        {"rule": "self.name == 'x'", "fieldPath": ".name"},
+        {},
+        [
+            Cause(
+                "FieldValueInvalid",
+                "Invalid value: \"object\": no such key: name evaluating rule: failed rule: self.name == 'x'",
+                "spec",
+            )
+        ],
+        id="an evaluation error is reported at the node, not at fieldPath",
+    ),
+    pytest.param(
+        {"rule": "size(self.labels) < 2", "fieldPath": ".labels['app.kubernetes.io/name']"},
+        {"labels": {"a": "1", "b": "2"}},
+        [
+            Cause(
+                "FieldValueInvalid",
+                'Invalid value: "object": failed rule: size(self.labels) < 2',
+                "spec.labels[app.kubernetes.io/name]",
+            )
+        ],
+        id="a quoted fieldPath key becomes a bracketed path element",
+    ),
+    pytest.param(
         {"rule": "self.tags.all(t, t.startsWith('a') && t.endsWith('z')) && self.tags.exists(t, t.contains('b'))"},
         {"tags": ["abz", "az"]},
         [],

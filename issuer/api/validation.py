@@ -1853,3 +1853,12 @@ def validate(obj: Any, old: Any = None, csr_checker: CSRChecker | None = None) -
     if isinstance(parsed, t.Challenge):
         return validate_challenge(parsed, previous)
     return [invalid("kind", getattr(parsed, "kind", None), "not a cert-manager kind")]  # unreachable: t.KINDS
+
+
+def warnings(obj: Any) -> list[str]:
+    """The webhook's admission warnings for a raw object (only Issuers have any). Never raises."""
+    try:
+        parsed = t.parse(obj)
+    except InvalidObject:
+        return []
+    return issuer_warnings(parsed) if isinstance(parsed, t.Issuer) else []

@@ -895,6 +895,8 @@ def test_deprecated_eab_key_algorithm_is_a_warning_only() -> None:
         "ACME issuer spec field 'externalAccount.keyAlgorithm' is deprecated. The value of this field will be ignored."
     ]
     assert v.issuer_warnings(t.parse_issuer(issuer({"selfSigned": {}}))) == []
+    assert v.warnings(manifest) == v.issuer_warnings(parsed)
+    assert v.warnings(CERTIFICATE) == [] and v.warnings("garbage") == []
 
 
 # ---------------------------------------------------------------------------------------------------------

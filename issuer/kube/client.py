@@ -120,7 +120,7 @@ class Client:
         self._closed = False
         self._calls: collections.Counter[tuple[str, str]] = collections.Counter()
         self._correlator = events.Correlator(window=event_window)
-        self._event_locks: dict[events.EventKey, asyncio.Lock] = {}
+        self._event_locks: dict[events.EventKey, tuple[asyncio.Lock, list[int]]] = {}  # lock, [users]
         self._event_seq = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -397,13 +397,15 @@ class Client:
         as best effort catch it."""
         ref = events.involved_reference(involved_object) if "metadata" in involved_object else dict(involved_object)
         key = events.event_key(ref, type, reason, message, component)
-        lock = self._event_locks.setdefault(key, asyncio.Lock())
+        lock, users = self._event_locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
         try:
-            async with lock:
+            async with lock:  # one post per key at a time, so repeats see the Event the first one wrote
                 return await self._post_event_locked(key, ref, type_=type, reason=reason, message=message,
                                                      component=component)
         finally:
-            if not lock.locked() and self._event_locks.get(key) is lock:
+            users[0] -= 1
+            if users[0] == 0:
                 del self._event_locks[key]
 
     async def _post_event_locked(self, key: events.EventKey, ref: Obj, *, type_: str, reason: str, message: str,

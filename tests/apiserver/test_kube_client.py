@@ -19,7 +19,7 @@ import pytest_asyncio
 import yaml
 
 from issuer.kube import client as kube_client
-from issuer.kube import config, errors
+from issuer.kube import config, errors, informer
 from issuer.kube import resources as r
 from issuer.testing.faults import Fault
 from issuer.testing.server import EmbeddedAPIServer
@@ -530,3 +530,61 @@ async def test_throughput_with_a_shared_pool(kube: kube_client.Client) -> None:
     await asyncio.gather(*(kube.get(r.SECRETS, "s1", "default") for _ in range(500)))
     elapsed = time.monotonic() - started
     assert elapsed < 10, f"500 GETs took {elapsed:.1f}s"
+
+
+# -- informer ------------------------------------------------------------------------------------------
+
+
+async def test_informer_follows_changes_through_broken_streams_and_gone(
+        apiserver_factory: ServerFactory) -> None:
+    srv = await apiserver_factory(history_window=3)
+    async with kube_client.Client(config.ClusterConfig.for_url(srv.url)) as kube:
+        for i in range(3):
+            await kube.create(r.SECRETS, secret(f"s{i}"), "default")
+        inf = informer.Informer(kube, r.SECRETS, "default", watch_timeout=1)
+        seen: list[tuple[str, str]] = []
+
+        async def consume() -> None:
+            async for type_, obj in inf.events():
+                seen.append((type_, obj["metadata"]["name"]))
+
+        # the first watch breaks after one event: the informer must re-watch from there, not re-list
+        srv.faults.add(Fault(verb="watch", resource="secrets", drop_after=1, times=1))
+        task = asyncio.create_task(consume())
+        try:
+            await asyncio.wait_for(inf.synced.wait(), 5)
+            assert sorted(seen) == [("ADDED", "s0"), ("ADDED", "s1"), ("ADDED", "s2")]
+            await kube.create(r.SECRETS, secret("s3"), "default")
+            await kube.delete(r.SECRETS, "s0", "default")
+            await wait_until(lambda: ("DELETED", "s0") in seen, 5)
+            assert seen[3:] == [("ADDED", "s3"), ("DELETED", "s0")]
+            assert inf.relists == 1
+
+            # the 1 s watch ends; re-watching fails a few times; meanwhile the history moves on -> 410 -> relist
+            srv.faults.add(Fault(verb="watch", resource="secrets", status=503, times=3))
+            await wait_until(lambda: srv.request_log.tally(verb="watch", resource="secrets") >= 3
+                             and srv.request_log[-1].status == 503, 5)
+            mark = len(seen)
+            await kube.patch_merge(r.SECRETS, "s1", {"metadata": {"labels": {"x": "1"}}}, "default")
+            await kube.delete(r.SECRETS, "s2", "default")
+            await kube.create(r.SECRETS, secret("s4"), "default")
+            await kube.create(r.SECRETS, secret("s5"), "default")
+            await wait_until(lambda: inf.relists == 2 and len(seen) >= mark + 4, 10)
+            assert sorted(seen[mark:]) == [("ADDED", "s4"), ("ADDED", "s5"), ("DELETED", "s2"), ("MODIFIED", "s1")]
+            cached = {name: obj["metadata"]["resourceVersion"] for (_, name), obj in inf.cache.items()}
+            assert cached == await _names(kube)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _names(kube: kube_client.Client) -> dict[str, str]:
+    listed = await kube.list(r.SECRETS, "default")
+    return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in listed.items}
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)

@@ -866,7 +866,9 @@ def _validate_renewal(renewal: t.Renewal, path: str) -> list[Violation]:
                 forbidden(f"{renewal_path}.windows", "windows cannot be set when `renewal.policy` is set to Disabled")
             )
         return out
-    if renewal.policy not in ("", "RenewBefore"):  # "" is the CRD default (RenewBefore)
+    if not renewal.policy:  # CRD: required
+        out.append(required(f"{renewal_path}.policy"))
+    elif renewal.policy != "RenewBefore":
         out.append(
             unsupported(f"{renewal_path}.policy", f"unsupported field {renewal.policy}", ("Disabled", "RenewBefore"))
         )

@@ -560,6 +560,7 @@ CERTIFICATE_CASES = [
     pytest.param(
         {"renewal": {"windows": [{"cron": "0 0 * * *"}, {"cron": "* * *", "windowDuration": "1d"}]}},
         [
+            "spec.renewal.policy: Required value",
             "spec.renewal.windows[0].windowDuration: Required value: "
             "windowDuration must be specified and should be greater than 0",
             'spec.renewal.windows[1].windowDuration: Invalid value: "1d": spec.renewal.windows[1].windowDuration '
@@ -567,10 +568,15 @@ CERTIFICATE_CASES = [
             'spec.renewal.windows[1].cron: Invalid value: "* * *": invalid cron syntax: '
             f"expected exactly 5 fields, found 3: [* * *]. {CRON_HELP}",
         ],
-        id="rejects renewal windows without a duration, with days, or with a short cron",
+        id="rejects renewal without a policy and windows without a duration, with days, or with a short cron",
     ),
     pytest.param(
-        {"renewal": {"windows": [{"cron": "0 0 * * *", "windowDuration": "1h", "timezone": "Mars/Olympus"}]}},
+        {
+            "renewal": {
+                "policy": "RenewBefore",
+                "windows": [{"cron": "0 0 * * *", "windowDuration": "1h", "timezone": "Mars/Olympus"}],
+            }
+        },
         [
             'spec.renewal.windows[0].timezone: Invalid value: "Mars/Olympus": '
             "invalid value for timezone. timezone must be IANA compliant"

@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from issuer.api import defaults
 from issuer.api import types as t
+from issuer.api.model import Violation, invalid
 from issuer.pki import keys, names, pem, usages
 from issuer.pki.errors import MAX_CERTIFICATE_PEM_SIZE, PKIError
 
@@ -96,21 +97,62 @@ def basic_constraints_ca(csr: x509.CertificateSigningRequest | x509.Certificate)
     return bc.ca
 
 
-def check_against_request_spec(csr_pem: bytes, cr_spec: t.CertificateRequestSpec) -> list[str]:
-    """Problems between spec.request and the rest of a CertificateRequest spec (empty list: consistent).
+_DEFAULT_USAGES = ("digital signature", "key encipherment")
 
-    BasicConstraints, when the CSR has it, must say what spec.isCA says; KeyUsage/ExtendedKeyUsage, when the
-    CSR has either, must equal spec.usages (defaults when empty) plus "cert sign" for a CA.
+
+def check_against_request_spec(csr_pem: bytes, cr_spec: t.CertificateRequestSpec, *, strict: bool = False) -> list[str]:
+    """Problems between spec.request and the rest of a CertificateRequest spec, as "spec.request: ..." lines.
+
+    Default: exactly the admission webhook's rule (ValidateCertificateRequestSpec), so we reject no request
+    cert-manager admits: usages are compared only when spec.usages is set and is not the default pair
+    ["digital signature", "key encipherment"], and the CSR carries KeyUsage/ExtKeyUsage; "cert sign" is
+    implied by isCA; a CSR asking for exactly the default pair always passes. The webhook does not look at
+    basicConstraints: a CSR whose CA flag contradicts spec.isCA fails later, at signing (template.py).
+
+    `strict=True` applies the signing-time rule up front instead: basicConstraints (when present) must say
+    spec.isCA, and KeyUsage/ExtKeyUsage (when present) must equal spec.usages (defaults when empty) plus
+    "cert sign" for a CA.
     """
     try:
         csr = load(csr_pem)
     except PKIError as err:
-        return [f"spec.request: {err}"]
+        return [f"spec.request: failed to decode csr: {err}"]
+    if strict:
+        return _strict_problems(csr, cr_spec)
+    spec_usages = list(cr_spec.usages)
+    if not spec_usages or tuple(spec_usages) == _DEFAULT_USAGES or len(csr.extensions) == 0:
+        return []
+    if cr_spec.is_ca and "cert sign" not in spec_usages:
+        spec_usages.append("cert sign")
+    have = usages.from_extensions(csr.extensions)
+    if have is None:
+        return []
+    csr_names = frozenset(n for n in have.names() if n in usages.BIT_NAMES.values() or n in usages.EXTENDED_KEY_USAGES)
+    if not csr_names:
+        return []
+    if csr_names in (usages.canonical(spec_usages), frozenset(_DEFAULT_USAGES)):
+        return []
+    return [
+        "spec.request: csr key usages do not match specified usages, these should match if both are set: "
+        f"csr has [{', '.join(sorted(csr_names))}], spec has [{', '.join(sorted(usages.canonical(spec_usages)))}]"
+    ]
+
+
+def request_violations(csr_pem: bytes, cr_spec: t.CertificateRequestSpec) -> list[Violation]:
+    """`check_against_request_spec` as field violations: the `csr_checker` for api.validation."""
+    return [
+        invalid("spec.request", "<snip>", problem.removeprefix("spec.request: "))
+        for problem in check_against_request_spec(csr_pem, cr_spec)
+    ]
+
+
+def _strict_problems(csr: x509.CertificateSigningRequest, cr_spec: t.CertificateRequestSpec) -> list[str]:
     problems: list[str] = []
     ca = basic_constraints_ca(csr)
     if ca is not None and ca != cr_spec.is_ca:
         problems.append(
-            f"spec.isCA: CSR basicConstraints CA is {str(ca).lower()} but spec.isCA is {str(cr_spec.is_ca).lower()}"
+            f"spec.request: encoded CSR error: IsCA {str(ca).lower()} does not match expected value "
+            f"{str(cr_spec.is_ca).lower()}"
         )
     try:
         want = usages.from_spec(defaults.usages(cr_spec), cr_spec.is_ca)
@@ -118,10 +160,7 @@ def check_against_request_spec(csr_pem: bytes, cr_spec: t.CertificateRequestSpec
         return [*problems, f"spec.usages: {err}"]
     have = usages.from_extensions(csr.extensions)
     if have is not None and not have.same_as(want):
-        problems.append(
-            "spec.usages: CSR key usages do not match the specified usages, these should match if both are set: "
-            f"CSR has [{', '.join(sorted(have.names()))}], spec asks for [{', '.join(sorted(want.names()))}]"
-        )
+        problems.append(f"spec.request: {usages.mismatch_message(have, want)}")
     return problems
 
 

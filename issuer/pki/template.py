@@ -52,16 +52,12 @@ def from_request(
     ca = csr_mod.basic_constraints_ca(csr)
     if ca is not None and ca != request_spec.is_ca:
         raise PKIError(
-            f"certificate request basicConstraints CA:{str(ca).upper()} does not match "
-            f"spec.isCA {str(request_spec.is_ca).lower()}"
+            f"encoded CSR error: IsCA {str(ca).lower()} does not match expected value {str(request_spec.is_ca).lower()}"
         )
     wanted = usages.from_spec(defaults.usages(request_spec), request_spec.is_ca)
     have = usages.from_extensions(csr.extensions)
     if have is not None and not have.same_as(wanted):
-        raise PKIError(
-            "certificate request key usages do not match the specified usages, these should match if "
-            f"both are set: [{', '.join(sorted(have.names()))}] vs [{', '.join(sorted(wanted.names()))}]"
-        )
+        raise PKIError(usages.mismatch_message(have, wanted))
     public_key = csr.public_key()
     if not keys.algorithm_of(public_key):
         raise PKIError(f"unsupported public key type {type(public_key).__name__} in certificate request")

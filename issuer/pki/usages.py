@@ -30,13 +30,13 @@ KEY_USAGE_BITS: dict[str, str] = {
     "encipher only": "encipher_only",
     "decipher only": "decipher_only",
 }
-# cryptography KeyUsage attribute -> cert-manager's canonical usage name
+# cryptography KeyUsage attribute -> cert-manager's canonical usage name, in X.509 bit order
 BIT_NAMES: dict[str, str] = {
     "digital_signature": "digital signature",
     "content_commitment": "content commitment",
     "key_encipherment": "key encipherment",
-    "key_agreement": "key agreement",
     "data_encipherment": "data encipherment",
+    "key_agreement": "key agreement",
     "key_cert_sign": "cert sign",
     "crl_sign": "crl sign",
     "encipher_only": "encipher only",
@@ -155,6 +155,26 @@ def from_extensions(extensions: x509.Extensions) -> Usages | None:
         found = True
         ekus = tuple(eku)
     return Usages(frozenset(bits), ekus) if found else None
+
+
+def _listing(names: Iterable[str]) -> str:
+    """Go's printKeyUsage: [ 'a', 'b' ]."""
+    items = [f"'{n}'" for n in names]
+    return "[" + (" " + ", ".join(items) + " " if items else "") + "]"
+
+
+def mismatch_message(have: Usages, want: Usages) -> str:
+    """cert-manager's "encoded CSR error" text for a CSR whose usages differ from the request's."""
+    if have.key_usage != want.key_usage:
+        order = list(BIT_NAMES)
+        return (
+            f"encoded CSR error: the KeyUsages {_listing(BIT_NAMES[b] for b in order if b in have.key_usage)} "
+            f"do not match the expected KeyUsages {_listing(BIT_NAMES[b] for b in order if b in want.key_usage)}"
+        )
+    return (
+        f"encoded CSR error: the ExtKeyUsages {_listing(EKU_NAMES.get(o, o.dotted_string) for o in have.extended)} "
+        f"do not match the expected ExtKeyUsages {_listing(EKU_NAMES.get(o, o.dotted_string) for o in want.extended)}"
+    )
 
 
 def canonical(usages: Iterable[str]) -> frozenset[str]:

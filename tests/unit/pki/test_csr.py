@@ -279,53 +279,122 @@ def test_load_refuses_a_tampered_request() -> None:
 # check_against_request_spec -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("cert_spec", "cr_spec", "problem"),
-    [
-        (t.CertificateSpec(common_name="x"), t.CertificateRequestSpec(), None),
-        (
-            t.CertificateSpec(common_name="x", usages=("server auth",)),
-            t.CertificateRequestSpec(usages=("server auth",)),
-            None,
-        ),
-        (
-            t.CertificateSpec(common_name="x", usages=("signing", "s/mime")),
-            t.CertificateRequestSpec(usages=("digital signature", "email protection")),
-            None,
-        ),
-        (t.CertificateSpec(common_name="x", is_ca=True), t.CertificateRequestSpec(is_ca=True), None),
-        (t.CertificateSpec(common_name="x", is_ca=True), t.CertificateRequestSpec(), "spec.isCA"),
-        (t.CertificateSpec(common_name="x"), t.CertificateRequestSpec(usages=("server auth",)), "spec.usages"),
-        (
-            t.CertificateSpec(common_name="x", encode_usages_in_request=False),
-            t.CertificateRequestSpec(usages=("server auth",)),
-            None,
-        ),
-    ],
-    ids=[
-        "defaults on both sides",
-        "same explicit usages",
-        "synonyms are equal",
-        "CA on both sides",
-        "CSR says CA, spec does not",
-        "usages differ",
-        "CSR without usages is not compared",
-    ],
-)
-def test_check_against_request_spec(
+WEBHOOK_CASES = [
+    pytest.param(t.CertificateSpec(common_name="x"), t.CertificateRequestSpec(), None, id="defaults on both sides"),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("server auth",)),
+        t.CertificateRequestSpec(usages=("server auth",)),
+        None,
+        id="same explicit usages",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("signing", "s/mime")),
+        t.CertificateRequestSpec(usages=("digital signature", "email protection")),
+        None,
+        id="synonyms are equal",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", is_ca=True, usages=("digital signature",)),
+        t.CertificateRequestSpec(is_ca=True, usages=("digital signature",)),
+        None,
+        id="cert sign is implied by isCA",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("client auth",)),
+        t.CertificateRequestSpec(usages=("server auth",)),
+        "spec.request: csr key usages do not match specified usages, these should match if both are set: "
+        "csr has [client auth], spec has [server auth]",
+        id="usages differ",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x"),
+        t.CertificateRequestSpec(usages=("server auth",)),
+        None,
+        id="a CSR with the default usages always passes",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("client auth",)),
+        t.CertificateRequestSpec(),
+        None,
+        id="empty spec usages are not compared",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("client auth",)),
+        t.CertificateRequestSpec(usages=("digital signature", "key encipherment")),
+        None,
+        id="spec usages equal to the defaults are not compared",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", is_ca=True),
+        t.CertificateRequestSpec(),
+        None,
+        id="the webhook does not look at basicConstraints",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", encode_usages_in_request=False),
+        t.CertificateRequestSpec(usages=("server auth",)),
+        None,
+        id="a CSR without usages is not compared",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cert_spec", "cr_spec", "problem"), WEBHOOK_CASES)
+def test_check_against_request_spec_like_the_webhook(
     cert_spec: t.CertificateSpec, cr_spec: t.CertificateRequestSpec, problem: str | None
 ) -> None:
     pem_bytes = csr.pem_bytes(csr.build(cert_spec, cached_key("ECDSA")))
-    problems = csr.check_against_request_spec(pem_bytes, cr_spec)
-    if problem is None:
-        assert problems == []
-    else:
-        assert problems and problems[0].startswith(problem)
+    assert csr.check_against_request_spec(pem_bytes, cr_spec) == ([problem] if problem else [])
+    violations = csr.request_violations(pem_bytes, cr_spec)
+    assert [str(v) for v in violations] == (
+        [f'spec.request: Invalid value: "<snip>": {problem.removeprefix("spec.request: ")}'] if problem else []
+    )
+
+
+STRICT_CASES = [
+    pytest.param(t.CertificateSpec(common_name="x"), t.CertificateRequestSpec(), [], id="defaults on both sides"),
+    pytest.param(
+        t.CertificateSpec(common_name="x", is_ca=True),
+        t.CertificateRequestSpec(),
+        [
+            "spec.request: encoded CSR error: IsCA true does not match expected value false",
+            "spec.request: encoded CSR error: the KeyUsages [ 'digital signature', 'key encipherment', 'cert sign' ] "
+            "do not match the expected KeyUsages [ 'digital signature', 'key encipherment' ]",
+        ],
+        id="CSR says CA, spec does not",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("client auth",)),
+        t.CertificateRequestSpec(),
+        [
+            "spec.request: encoded CSR error: the KeyUsages [] do not match the expected KeyUsages "
+            "[ 'digital signature', 'key encipherment' ]"
+        ],
+        id="empty spec usages mean the defaults",
+    ),
+    pytest.param(
+        t.CertificateSpec(common_name="x", usages=("digital signature", "client auth")),
+        t.CertificateRequestSpec(usages=("digital signature", "server auth")),
+        [
+            "spec.request: encoded CSR error: the ExtKeyUsages [ 'client auth' ] do not match the expected "
+            "ExtKeyUsages [ 'server auth' ]"
+        ],
+        id="extended usages differ",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cert_spec", "cr_spec", "problems"), STRICT_CASES)
+def test_check_against_request_spec_strict(
+    cert_spec: t.CertificateSpec, cr_spec: t.CertificateRequestSpec, problems: list[str]
+) -> None:
+    pem_bytes = csr.pem_bytes(csr.build(cert_spec, cached_key("ECDSA")))
+    assert csr.check_against_request_spec(pem_bytes, cr_spec, strict=True) == problems
 
 
 def test_check_against_request_spec_reports_an_unparsable_request() -> None:
     assert csr.check_against_request_spec(b"junk", t.CertificateRequestSpec()) == [
-        "spec.request: certificate request: no PEM data was found"
+        "spec.request: failed to decode csr: certificate request: no PEM data was found"
     ]
 
 

@@ -51,6 +51,10 @@ MAX_BACKOFF = 10.0
 WATCH_READ_SLACK = 30.0
 """A watch with `timeoutSeconds=N` fails as a transport error when nothing arrives for N + this."""
 
+MAX_INLINE_RETRY_AFTER = 5.0
+"""A 429 whose Retry-After is at most this many seconds is waited out and resent inside the call; longer
+waits surface as `errors.TooManyRequests` so the caller can requeue instead of blocking."""
+
 MUTATING_VERBS = frozenset({"create", "update", "patch", "apply", "delete"})
 
 CONTENT_JSON = "application/json"
@@ -509,7 +513,7 @@ class Client:
                 log.debug("%s %s -> %d (%.1f ms)", method, path, response.status, (time.monotonic() - started) * 1e3)
             if response.status == 429 and attempt < self.max_retries:
                 delay = errors.parse_retry_after(response.headers.get("Retry-After"))
-                if delay is not None:
+                if delay is not None and delay <= MAX_INLINE_RETRY_AFTER:
                     response.release()
                     await asyncio.sleep(delay)
                     continue

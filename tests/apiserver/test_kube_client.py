@@ -468,6 +468,17 @@ async def test_429_that_persists_is_too_many_requests(apiserver: EmbeddedAPIServ
     assert kube.calls[("get", "secrets")] == kube.max_retries + 1
 
 
+async def test_a_long_retry_after_is_left_to_the_caller(apiserver: EmbeddedAPIServer,
+                                                         kube: kube_client.Client) -> None:
+    apiserver.faults.add(Fault(verb="get", resource="secrets", status=429, retry_after=60, times=1))
+    started = time.monotonic()
+    with pytest.raises(errors.TooManyRequests) as exc_info:
+        await kube.get(r.SECRETS, "s1", "default")
+    assert time.monotonic() - started < 1
+    assert exc_info.value.delay == 60
+    assert kube.calls[("get", "secrets")] == 1
+
+
 async def test_refused_connections_are_retried_then_transport_errors(apiserver: EmbeddedAPIServer) -> None:
     cluster = config.ClusterConfig.for_url(apiserver.url)
     async with kube_client.Client(cluster, max_retries=8) as kube:

@@ -44,8 +44,8 @@ def render_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        return "<value omitted>"
 
 
 def required(field: str, detail: str = "") -> Violation:

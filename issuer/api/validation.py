@@ -1824,18 +1824,39 @@ def validate_challenge(ch: t.Challenge, old: t.Challenge | None = None) -> list[
 # Raw dicts
 
 
+_MAX_DEPTH = 100  # far beyond any real manifest; keeps comparisons and rendering clear of Python's recursion limit
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def validate(obj: Any, old: Any = None, csr_checker: CSRChecker | None = None) -> list[Violation]:
     """Parse `obj` (and `old`, for an update) and run its kind's validator. Never raises.
 
     Type problems found while parsing are returned as they are (nothing else is checked then); an
     `old` that does not parse, or is of another kind, is treated as absent.
     """
+    if _deeper_than(obj, _MAX_DEPTH):
+        return [invalid("<root>", "<value omitted>", f"nesting deeper than {_MAX_DEPTH} levels")]
     try:
         parsed = t.parse(obj)
     except InvalidObject as exc:
         return list(exc.violations)
     previous: Any = None
-    if old is not None:
+    if old is not None and not _deeper_than(old, _MAX_DEPTH):
         try:
             previous = t.parse(old)
         except InvalidObject:

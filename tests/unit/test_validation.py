@@ -1377,3 +1377,16 @@ def test_string_checkers_never_raise(text: str) -> None:
     v.is_timezone(text)
     v.dns1123_subdomain_errors(text)
     v.qualified_name_errors(text)
+
+
+def test_absurdly_deep_input_is_refused_instead_of_recursing() -> None:
+    deep: list[Any] = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]
+    challenge = merge(CHALLENGE, {"spec": {"solver": {"dns01": {"webhook": {"solverName": "x", "config": deep}}}}})
+    assert strings(v.validate(challenge, challenge)) == [
+        '<root>: Invalid value: "<value omitted>": nesting deeper than 100 levels'
+    ]
+    assert v.validate(CHALLENGE, challenge) == []

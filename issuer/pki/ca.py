@@ -59,7 +59,11 @@ def load_ca_keypair(tls_crt: bytes, tls_key: bytes, ca_crt: bytes | None, now: _
         raise PKIError(
             f"certificate {subject!r} in tls.crt is not a CA (no basicConstraints CA:TRUE)", ERR_INVALID_KEY_PAIR
         )
-    if not keys.public_keys_equal(key, cert.public_key()):
+    try:
+        cert_key = chain.public_key(cert)
+    except PKIError as err:
+        raise PKIError(f"tls.crt: {err}", ERR_INVALID_KEY_PAIR) from None
+    if not keys.public_keys_equal(key, cert_key):
         raise PKIError(f"the private key does not match the certificate in tls.crt ({subject!r})", ERR_INVALID_KEY_PAIR)
     pair = CAKeyPair(certificate=cert, key=key, chain=tuple(certs[1:]), extra_ca=tuple(extra))
     check_not_expired(pair, now)

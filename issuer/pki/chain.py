@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from issuer.pki import pem
+from issuer.pki import keys, pem
 from issuer.pki.errors import MAX_CERTIFICATE_PEM_SIZE, MAX_CHAIN_PEM_SIZE, PKIError
 
 
@@ -28,8 +28,9 @@ def _load_der(der: bytes, what: str) -> x509.Certificate:
             cert = x509.load_der_x509_certificate(der)
             # cryptography parses lazily: touch every part now so later reads cannot fail.
             _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), list(cert.extensions)
-            _ = cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key()
-            _ = cert.signature_hash_algorithm
+            _ = cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc
+            # public_key() is not touched: like Go, a certificate with an unknown key algorithm still loads
+            # (a foreign root in a bundle must not spoil it); public_key() below refuses it where it matters.
     except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
         raise PKIError(f"{what} contains a PEM CERTIFICATE block that is not a valid X.509 certificate") from None
     return cert
@@ -48,6 +49,18 @@ def load_certificates(
 def load_certificate(data: bytes, what: str = "certificate") -> x509.Certificate:
     """The first certificate of a PEM (single-certificate size cap)."""
     return load_certificates(data, MAX_CERTIFICATE_PEM_SIZE, what)[0]
+
+
+def public_key(cert: x509.Certificate) -> keys.PublicKey:
+    """The certificate's public key; PKIError when Go's x509 could not sign with or for it."""
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        key = None
+    if not keys.algorithm_of(key):
+        subject = cert.subject.rfc4514_string() or "<empty subject>"
+        raise PKIError(f"certificate {subject!r} has an unsupported public key algorithm")
+    return key  # type: ignore[return-value]  # algorithm_of vouched for the type
 
 
 def encode(certs: list[x509.Certificate] | tuple[x509.Certificate, ...]) -> bytes:

@@ -209,7 +209,10 @@ def describe_certificate(pem: bytes) -> dict[str, object]:
     der = crt.public_bytes(serialization.Encoding.DER)
     sans = names.read_alt_names(crt.extensions)
     subject = names.read_subject(crt.subject)
-    public_key = crt.public_key()
+    try:
+        public_key: object = chain.public_key(crt)
+    except PKIError:
+        public_key = None
     found = usages.from_extensions(crt.extensions)
     ca = bool(csr.basic_constraints_ca(crt))
     return {
@@ -226,7 +229,7 @@ def describe_certificate(pem: bytes) -> dict[str, object]:
         "otherNames": [{"oid": oid, "utf8Value": value} for oid, value in sans.other_names],
         "isCA": ca,
         "usages": sorted(found.names()) if found is not None else [],
-        "keyAlgorithm": keys.algorithm_of(public_key) or type(public_key).__name__,
+        "keyAlgorithm": keys.algorithm_of(public_key) or crt.public_key_algorithm_oid.dotted_string,
         "keySize": keys.size_of(public_key),
         "signatureAlgorithm": _SIGNATURE_NAMES.get(
             crt.signature_algorithm_oid, crt.signature_algorithm_oid.dotted_string

@@ -117,3 +117,31 @@ def test_malformed_data_is_err_get_key_pair(ca_pem: tuple[bytes, bytes], which: 
     assert err.value.reason == "ErrGetKeyPair"
     assert str(err.value).startswith("Error getting keypair for CA issuer: ")
     assert "\n" not in str(err.value)
+
+
+def test_a_certificate_with_a_key_go_cannot_use_still_loads_but_is_refused_as_a_ca() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed448
+    from cryptography.x509.oid import NameOID
+
+    from issuer.pki import secret
+
+    signer = cached_key("ECDSA", 256, 23)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ed448 CA")])
+    odd = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(ed448.Ed448PrivateKey.generate().public_key())
+        .serial_number(5)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(signer, hashes.SHA256())
+    )
+    pem_bytes = chain.encode([odd])
+    assert chain.load_certificates(pem_bytes) == [odd]
+    assert secret.describe_certificate(pem_bytes)["keyAlgorithm"] == "1.3.101.113"
+    with pytest.raises(PKIError, match="unsupported public key algorithm") as err:
+        ca.load_ca_keypair(pem_bytes, keys.encode(signer), None, NOW)
+    assert err.value.reason == "ErrInvalidKeyPair"

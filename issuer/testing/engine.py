@@ -633,6 +633,9 @@ class Engine:
                                       or not all(isinstance(v, str) for v in value.values())):
                 raise errors.cannot_handle(res, f"json: cannot unmarshal into Go struct field "
                                                 f"ObjectMeta.metadata.{field} of type map[string]string")
+        label_causes = _label_causes(md.get("labels") or {})
+        if label_causes:
+            raise errors.invalid(res, str(md.get("name", "")), label_causes)
         warnings: list[str] = []
         if not res.builtin:
             warnings = self._schema(res, obj, old, field_validation)
@@ -859,6 +862,10 @@ class Engine:
                 self._soon(self._cleanup_crd, key[1])
             return
         md = _md(new)
+        refs = md.get("ownerReferences")
+        if refs and old is None and all(self.store.by_uid(str(r.get("uid"))) is None for r in refs
+                                        if isinstance(r, dict)):
+            self._soon(self._gc_orphaned, res.store_key, key, str(md.get("uid", "")))
         if md.get("deletionTimestamp") and not (old and _md(old).get("deletionTimestamp")):
             finalizers = md.get("finalizers") or []
             if "orphan" in finalizers or "foregroundDeletion" in finalizers:
@@ -990,6 +997,15 @@ class Engine:
             if all(self.store.by_uid(str(r.get("uid"))) is None for r in refs):
                 self._internal_delete(store_key, key)
 
+    def _gc_orphaned(self, store_key: StoreKey, key: Key, uid: str) -> None:
+        """A dependent created after all its owners were gone is collected too."""
+        dep = self.store.get(store_key, key)
+        if dep is None or _md(dep).get("uid") != uid or _md(dep).get("deletionTimestamp"):
+            return
+        refs = _md(dep).get("ownerReferences") or []
+        if refs and all(self.store.by_uid(str(r.get("uid"))) is None for r in refs):
+            self._internal_delete(store_key, key)
+
     def _gc_owner(self, owner_uid: str) -> None:
         """Orphan and Foreground processing for an owner being deleted."""
         loc = self.store.uid_index.get(owner_uid)
@@ -1072,6 +1088,32 @@ class Engine:
             out.append(entry)
             last_key = key
         return out, str(snapshot), cont, remaining
+
+
+_LABEL_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                   "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                   "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+_LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+                    "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+                    "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def _label_causes(labels: dict[str, Any]) -> list[FieldCause]:
+    causes: list[FieldCause] = []
+    for key, value in labels.items():
+        prefix, _, name = key.rpartition("/")
+        if "/" in key and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
+            causes.append(errors.invalid_value("metadata.labels", key, "prefix part " + SUBDOMAIN_MSG))
+        elif not name or len(name) > 63:
+            causes.append(errors.invalid_value("metadata.labels", key, "name part must be no more than 63 "
+                                               "characters" if name else "name part must be non-empty"))
+        elif not _QUALIFIED.fullmatch(name):
+            causes.append(errors.invalid_value("metadata.labels", key, _LABEL_NAME_MSG))
+        if len(value) > 63:
+            causes.append(errors.invalid_value("metadata.labels", value, "must be no more than 63 characters"))
+        elif value and not _QUALIFIED.fullmatch(value):
+            causes.append(errors.invalid_value("metadata.labels", value, _LABEL_VALUE_MSG))
+    return causes
 
 
 def _json_type(value: Any) -> str:

@@ -30,7 +30,7 @@ from issuer.testing.engine import Engine
 from issuer.testing.errors import APIError
 from issuer.testing.faults import Fault, Faults, RequestLog, RequestRecord
 from issuer.testing.resources import Obj, Resource
-from issuer.testing.store import Store, Watcher, WatchEvent, dumps
+from issuer.testing.store import Entry, Store, Watcher, WatchEvent, dumps
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +282,10 @@ class EmbeddedAPIServer:
             status = 500
             return _error(errors.internal(f"{type(exc).__name__}: {exc}"))
         finally:
-            self.request_log.append(RequestRecord(
-                request.method, request.path, request.query_string, status, time.perf_counter() - t0,
-                request.headers.get("User-Agent", ""), started, meta.get("verb", ""), meta.get("resource", "")))
+            if "logged" not in meta:
+                self.request_log.append(RequestRecord(
+                    request.method, request.path, request.query_string, status, time.perf_counter() - t0,
+                    request.headers.get("User-Agent", ""), started, meta.get("verb", ""), meta.get("resource", "")))
 
     async def _dispatch(self, request: web.Request, meta: dict[str, str]) -> web.StreamResponse:
         path = request.path
@@ -645,12 +646,31 @@ class EmbeddedAPIServer:
         drop_after = int(meta["drop_after"]) if "drop_after" in meta else None
         namespace = route.namespace if res.namespaced else None
         watcher = Watcher(res.store_key, namespace, matcher)
+        as_table = self._wants_table(request)
+        include = q.get("includeObject", "Metadata")
+        headers_sent = False
+
+        def render(kind: str, event: WatchEvent | None, entry: Entry | None = None) -> bytes:
+            nonlocal headers_sent
+            if not as_table:
+                if event is not None:
+                    return self._line(res, kind, event)
+                assert entry is not None
+                return b'{"type":"' + kind.encode() + b'","object":' + self.engine.encode(res, entry) + b"}\n"
+            obj = self.engine.to_served(res, (event.entry if event is not None else entry).obj)  # type: ignore[union-attr]
+            table = tables.table(res, [obj], str((obj.get("metadata") or {}).get("resourceVersion", "")), None,
+                                 include)
+            if headers_sent:
+                del table["columnDefinitions"]
+            headers_sent = True
+            return dumps({"type": kind, "object": table}) + b"\n"
+
         initial: list[bytes] = []
         expired: bytes | None = None
         if since is None:
             for _key, entry in self.store.items(res.store_key, namespace):
                 if matcher is None or matcher(self.engine.to_served(res, entry.obj)):
-                    initial.append(b'{"type":"ADDED","object":' + self.engine.encode(res, entry) + b"}\n")
+                    initial.append(render("ADDED", None, entry))
             if send_initial:
                 initial.append(self._bookmark(res, self.store.rv, initial_end=True))
         elif since < self.store.floor:
@@ -661,7 +681,7 @@ class EmbeddedAPIServer:
             for event in self.store.history_since(res.store_key, since):
                 kind = watcher.translate(event)
                 if kind is not None:
-                    initial.append(self._line(res, kind, event))
+                    initial.append(render(kind, event))
         if expired is None:
             self.store.register(watcher)
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON_CT,
@@ -673,6 +693,10 @@ class EmbeddedAPIServer:
             self._watch_tasks.add(task)
         try:
             await response.prepare(request)
+            meta["logged"] = "1"
+            self.request_log.append(RequestRecord(
+                request.method, request.path, request.query_string, 200, 0.0, request.headers.get("User-Agent", ""),
+                time.time(), "watch", res.plural))
             if expired is not None:
                 await response.write(expired)
                 return response
@@ -698,7 +722,7 @@ class EmbeddedAPIServer:
                         closing = True
                         break
                     kind, event = item
-                    batch.append(self._line(res, kind, event))
+                    batch.append(render(kind, event))
                     if drop_after is not None and sent + len(batch) >= drop_after:
                         break
                 if batch:
@@ -724,7 +748,7 @@ class EmbeddedAPIServer:
                 if item is None:
                     break
                 kind, event = item
-                await response.write(self._line(res, kind, event))
+                await response.write(render(kind, event))
                 sent += 1
             with contextlib.suppress(ConnectionError):
                 await response.write_eof()

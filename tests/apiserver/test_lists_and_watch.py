@@ -4,6 +4,7 @@ bookmarks, initial events, timeouts), Secret and Event rules, and Table printing
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -291,3 +292,22 @@ async def test_table_printer_columns_priority_and_age(widgets: Api) -> None:
                                                                      "Message"]
     plain = await api.get(WIDGETS, headers={"Accept": "application/json"})
     assert plain.body["kind"] == "WidgetList"
+
+
+async def test_watch_as_table_for_kubectl_get_watch(widgets: Api) -> None:
+    api = widgets
+    await api.post(WIDGETS, widget("a", color="red"))
+    watch = asyncio.ensure_future(api.watch(WIDGETS, {"resourceVersion": "0"}, count=2))
+    await asyncio.sleep(0)
+    events: list[Any] = []
+    async with api.session.get(WIDGETS, params={"watch": "true", "timeoutSeconds": "1"},
+                               headers={"Accept": TABLE}) as r:
+        async for line in r.content:
+            events.append(json.loads(line))
+            if len(events) == 1:
+                await api.post(WIDGETS, widget("b"))
+    assert [e["type"] for e in events] == ["ADDED", "ADDED"]
+    assert events[0]["object"]["kind"] == "Table" and events[0]["object"]["columnDefinitions"]
+    assert "columnDefinitions" not in events[1]["object"]
+    assert events[1]["object"]["rows"][0]["cells"][0] == "b"
+    assert len(await watch) == 2

@@ -64,17 +64,19 @@ async def test_strategic_merge_patch_415_on_cr_ok_on_secret(widgets: Api) -> Non
     assert resp.body["message"] == (
         "the body of the request was in an unknown format - accepted media types include: "
         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+    u1 = (await api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})).body["metadata"]["uid"]
+    u2 = (await api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "d"}})).body["metadata"]["uid"]
     await api.post(SECRETS, {"metadata": {"name": "s", "finalizers": ["a/b"],
                                           "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
-                                                               "name": "c", "uid": "u1"}]}})
+                                                               "name": "c", "uid": u1}]}})
     resp = await api.patch(f"{SECRETS}/s", {
         "metadata": {"finalizers": ["c/d"], "labels": {"x": "y"},
-                     "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "d", "uid": "u2"}]},
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "d", "uid": u2}]},
         "stringData": {"k": "v"}}, SMP)
     assert resp.status == 200, resp.body
     md = resp.body["metadata"]
     assert sorted(md["finalizers"]) == ["a/b", "c/d"]
-    assert [r["uid"] for r in md["ownerReferences"]] == ["u1", "u2"]
+    assert [r["uid"] for r in md["ownerReferences"]] == [u1, u2]
     assert resp.body["data"] == {"k": "dg=="}
 
 
@@ -155,6 +157,11 @@ async def test_invalid_name_and_schema_422_causes(widgets: Api) -> None:
     assert ok.status == 201
     change = await api.patch(f"{WIDGETS}/w", {"spec": {"color": "blue"}})
     assert change.status == 422 and "color is immutable" in change.body["message"]
+    labels = widget("l")
+    labels["metadata"]["labels"] = {"bad key": "v", "ok": "bad value!"}
+    bad_labels = await api.post(WIDGETS, labels)
+    assert bad_labels.status == 422
+    assert [c["field"] for c in bad_labels.body["details"]["causes"]] == ["metadata.labels", "metadata.labels"]
     no_name = await api.post(WIDGETS, {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 1}})
     assert no_name.status == 422
     assert no_name.body["details"]["causes"][0] == {
@@ -264,17 +271,14 @@ async def test_owner_references_background_gc(widgets: Api) -> None:
            "controller": True, "blockOwnerDeletion": True}
     await api.post(SECRETS, {"metadata": {"name": "owned", "ownerReferences": [ref]}})
     await api.post(SECRETS, {"metadata": {"name": "held", "ownerReferences": [ref], "finalizers": ["x.io/y"]}})
-    await api.post(SECRETS, {"metadata": {"name": "other", "ownerReferences": [
-        ref, {"apiVersion": "v1", "kind": "Secret", "name": "owned", "uid": "still-alive-uid"}]}})
-    other_owner = (await api.get(f"{SECRETS}/owned")).body["metadata"]["uid"]
-    await api.patch(f"{SECRETS}/other", {"metadata": {"ownerReferences": [
-        ref, {"apiVersion": "v1", "kind": "Secret", "name": "keeper", "uid": "keeper-uid"}]}})
     keeper = await api.post(SECRETS, {"metadata": {"name": "keeper"}})
-    await api.patch(f"{SECRETS}/other", {"metadata": {"ownerReferences": [
+    await api.post(SECRETS, {"metadata": {"name": "other", "ownerReferences": [
         ref, {"apiVersion": "v1", "kind": "Secret", "name": "keeper", "uid": keeper.body["metadata"]["uid"]}]}})
-    del other_owner
     assert (await api.delete(f"{WIDGETS}/owner")).status == 200
+    late = await api.post(SECRETS, {"metadata": {"name": "late", "ownerReferences": [ref]}})
+    assert late.status == 201  # created after its only owner is gone: collected too
     await asyncio.sleep(0.05)
+    assert (await api.get(f"{SECRETS}/late")).status == 404
     assert (await api.get(f"{SECRETS}/owned")).status == 404
     held = await api.get(f"{SECRETS}/held")
     assert held.status == 200 and held.body["metadata"]["deletionTimestamp"]  # finalizers respected

@@ -864,6 +864,74 @@ ISSUER_CASES = [
         id="skips the one-provider check for acmeDNS next to akamai as the webhook does",
     ),
     pytest.param(
+        solver({"dns01": {"azureDNS": {"clientID": "app", "environment": "AzureMoonCloud"}}}),
+        [
+            f"{SOLVER_PATH}.dns01.azureDNS.clientSecretSecretRef: Required value",
+            f"{SOLVER_PATH}.dns01.azureDNS.tenantID: Required value",
+            f"{SOLVER_PATH}.dns01.azureDNS.subscriptionID: Required value",
+            f"{SOLVER_PATH}.dns01.azureDNS.resourceGroupName: Required value",
+            f'{SOLVER_PATH}.dns01.azureDNS.environment: Invalid value: "AzureMoonCloud": must be either empty or '
+            "one of AzurePublicCloud, AzureChinaCloud, AzureGermanCloud, or AzureUSGovernmentCloud",
+        ],
+        id="rejects an azureDNS service principal without secret, tenant, subscription or resource group",
+    ),
+    pytest.param(
+        solver(
+            {
+                "dns01": {
+                    "azureDNS": {
+                        "subscriptionID": "s",
+                        "resourceGroupName": "g",
+                        "managedIdentity": {"clientID": "c", "resourceID": "r"},
+                    }
+                }
+            }
+        ),
+        [
+            f"{SOLVER_PATH}.dns01.azureDNS.managedIdentity: Forbidden: "
+            "managedIdentityClientID and managedIdentityResourceID cannot both be specified"
+        ],
+        id="rejects an azureDNS managed identity with both client and resource IDs",
+    ),
+    pytest.param(
+        solver({"dns01": {"route53": {"accessKeyID": "AKIA", "accessKeyIDSecretRef": {"name": "aws"}}}}),
+        [
+            f"{SOLVER_PATH}.dns01.route53: Required value: accessKeyID and accessKeyIDSecretRef cannot both be "
+            "specified",
+            f"{SOLVER_PATH}.dns01.route53.accessKeyIDSecretRef.key: Required value: secret key is required",
+        ],
+        id="rejects route53 with both a literal and a Secret access key ID",
+    ),
+    pytest.param(
+        solver({"dns01": {"cloudDNS": {"serviceAccountSecretRef": {"key": "sa.json"}}}}),
+        [
+            f"{SOLVER_PATH}.dns01.cloudDNS.serviceAccountSecretRef.name: Required value: secret name is required",
+            f"{SOLVER_PATH}.dns01.cloudDNS.project: Required value",
+        ],
+        id="rejects cloudDNS without a project",
+    ),
+    pytest.param(
+        solver({"dns01": {"digitalocean": {}}}),
+        [
+            f"{SOLVER_PATH}.dns01.digitalocean.tokenSecretRef.name: Required value: secret name is required",
+            f"{SOLVER_PATH}.dns01.digitalocean.tokenSecretRef.key: Required value: secret key is required",
+        ],
+        id="rejects digitalocean without a token Secret",
+    ),
+    pytest.param(
+        solver({"dns01": {"webhook": {"groupName": "acme.example.com"}}}),
+        [f"{SOLVER_PATH}.dns01.webhook.solverName: Required value: solver name must be specified"],
+        id="rejects a webhook solver without a solverName",
+    ),
+    pytest.param(
+        solver({"dns01": {"cloudflare": "token"}}),
+        [
+            f'{SOLVER_PATH}.dns01.cloudflare: Invalid value: "token": must be an object',
+            f"{SOLVER_PATH}.dns01.cloudflare: Required value: apiKeySecretRef or apiTokenSecretRef is required",
+        ],
+        id="rejects a provider configuration that is not an object",
+    ),
+    pytest.param(
         solver({"http01": {"ingress": {}}, "waitInsteadOfSelfCheck": "-1s"}),
         [f'{SOLVER_PATH}.waitInsteadOfSelfCheck: Invalid value: "-1s": waitInsteadOfSelfCheck must not be negative'],
         id="rejects a negative waitInsteadOfSelfCheck",

@@ -941,8 +941,8 @@ def certificate_spec() -> Schema:
             obj({"type": string("Output format.", enum=["DER", "CombinedPEM"])}, required=["type"]),
             "Extra output formats written into the Secret, unique by type.",
             maxItems=8,
-            rules=[rule("self.filter(f, f.type == 'DER').size() <= 1 && "
-                        "self.filter(f, f.type == 'CombinedPEM').size() <= 1",
+            rules=[rule("self.filter(f, has(f.type) && f.type == 'DER').size() <= 1 && "
+                        "self.filter(f, has(f.type) && f.type == 'CombinedPEM').size() <= 1",
                         "additionalOutputFormats must be unique by type", reason="FieldValueDuplicate")],
         ),
         "nameConstraints": obj(
@@ -1055,14 +1055,14 @@ def certificate_request_spec() -> Schema:
 
 def certificate_request_status() -> Schema:
     def only_true(t: str) -> dict[str, str]:
-        return rule(f"!self.exists(c, c.type == '{t}' && c.status != 'True')",
+        return rule(f"!self.exists(c, has(c.type) && c.type == '{t}' && has(c.status) && c.status != 'True')",
                     f'"{t}" condition may only be set to True')
 
     def frozen(t: str) -> dict[str, str]:
         return rule(
-            f"!has(oldSelf.conditions) || !oldSelf.conditions.exists(c, c.type == '{t}') || "
-            f"(has(self.conditions) && self.conditions.filter(c, c.type == '{t}') == "
-            f"oldSelf.conditions.filter(c, c.type == '{t}'))",
+            f"!has(oldSelf.conditions) || !oldSelf.conditions.exists(c, has(c.type) && c.type == '{t}') || "
+            f"(has(self.conditions) && self.conditions.filter(c, has(c.type) && c.type == '{t}') == "
+            f"oldSelf.conditions.filter(c, has(c.type) && c.type == '{t}'))",
             f"'{t}' condition may not be modified once set", ".conditions", "FieldValueForbidden",
         )
 
@@ -1075,7 +1075,8 @@ def certificate_request_status() -> Schema:
                 rules=[
                     only_true("Approved"),
                     only_true("Denied"),
-                    rule("!(self.exists(c, c.type == 'Approved') && self.exists(c, c.type == 'Denied'))",
+                    rule("!(self.exists(c, has(c.type) && c.type == 'Approved') && "
+                         "self.exists(c, has(c.type) && c.type == 'Denied'))",
                          "both 'Denied' and 'Approved' conditions cannot coexist", reason="FieldValueForbidden"),
                 ],
             ),

@@ -897,3 +897,125 @@ def test_there_are_enough_webhook_cases() -> None:
     rejected = [c for c in CASES.values() if c[2]]
     assert len(CASES) + len(VALID) >= 40
     assert len(rejected) >= 40
+
+
+# ---------------------------------------------------------------------------------------------------
+# (d) every rule is guarded: any subset of fields, with odd values, never makes a rule fail to evaluate
+
+_DURATIONS = st.sampled_from(["1h", "2160h", "5m", "0", "0s", "-1h", "90d", "1h30m", "300ms", "", "1µs", "x"])
+_TEXT = st.sampled_from(["", "a", "example.com", "RSA", "ECDSA", "Ed25519", "Disabled", "cert-manager.io", "1.2.3"])
+_SMALL_INT = st.integers(min_value=-10, max_value=10_000)
+
+
+def _subset(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+_BLOCKING = {"FieldValueNotSupported", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid"}
+
+
+def _no_evaluation_errors(causes: list[kube_schema.Cause]) -> None:
+    """No rule failed to evaluate. kube runs no rule at all once the schema found a blocking error
+    (required, enum, too long/many, wrong type: hasBlockingErr), so such objects prove nothing."""
+    if any(c.reason in _BLOCKING or (c.reason == "FieldValueRequired" and c.message == "Required value")
+           for c in causes):
+        return
+    broken = [str(c) for c in causes
+              if "evaluating rule" in c.message or "did not match a supported operator" in c.message]
+    assert broken == []
+
+
+_SECRET_REF = _subset({"name": _TEXT, "key": _TEXT})
+_CERT_SPEC = _subset({
+    "secretName": _TEXT, "commonName": _TEXT, "literalSubject": st.sampled_from(["", "CN=a", "O=b", "cn = x"]),
+    "dnsNames": st.lists(_TEXT, max_size=2), "ipAddresses": st.lists(_TEXT, max_size=2),
+    "uris": st.lists(_TEXT, max_size=1), "emailAddresses": st.lists(_TEXT, max_size=1),
+    "otherNames": st.lists(_subset({"oid": _TEXT, "utf8Value": _TEXT}), max_size=2),
+    "subject": _subset({"organizations": st.lists(_TEXT, max_size=1), "serialNumber": _TEXT}),
+    "duration": _DURATIONS, "renewBefore": _DURATIONS, "renewBeforePercentage": st.integers(-200, 200),
+    "renewal": _subset({"policy": _TEXT, "windows": st.lists(
+        _subset({"cron": st.sampled_from(["0 2 * * *", "@daily", "x"]), "windowDuration": _DURATIONS}),
+        max_size=2)}),
+    "issuerRef": _subset({"name": _TEXT, "kind": _TEXT, "group": _TEXT}),
+    "isCA": st.booleans(), "usages": st.lists(st.sampled_from(["server auth", "bogus"]), max_size=2),
+    "privateKey": _subset({"algorithm": _TEXT, "size": _SMALL_INT, "encoding": _TEXT}),
+    "signatureAlgorithm": st.sampled_from(["SHA256WithRSA", "PureEd25519", "ECDSAWithSHA512", "x"]),
+    "keystores": _subset({"jks": _subset({"create": st.booleans(), "password": _TEXT,
+                                          "passwordSecretRef": _SECRET_REF}),
+                          "pkcs12": _subset({"create": st.booleans(), "password": _TEXT,
+                                             "passwordSecretRef": _SECRET_REF})}),
+    "revisionHistoryLimit": _SMALL_INT,
+    "additionalOutputFormats": st.lists(_subset({"type": st.sampled_from(["DER", "CombinedPEM", "x"])}), max_size=3),
+    "nameConstraints": _subset({"critical": st.booleans(), "permitted": _subset({"dnsDomains": st.lists(_TEXT)}),
+                                "excluded": _subset({"ipRanges": st.lists(st.sampled_from(["10.0.0.0/8", "x"]))})}),
+    "secretTemplate": _subset({"annotations": st.dictionaries(_TEXT, _TEXT, max_size=2)}),
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(_CERT_SPEC, _CERT_SPEC)
+def test_certificate_rules_never_fail_to_evaluate(spec: dict[str, Any], old_spec: dict[str, Any]) -> None:
+    obj = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "a"}, "spec": spec}
+    old = {**obj, "spec": old_spec}
+    _no_evaluation_errors(_validate(obj, old))
+
+
+_DNS01 = _subset({
+    "cnameStrategy": _TEXT,
+    "cloudflare": _subset({"email": _TEXT, "apiKeySecretRef": _SECRET_REF, "apiTokenSecretRef": _SECRET_REF}),
+    "route53": _subset({"accessKeyID": _TEXT, "accessKeyIDSecretRef": _SECRET_REF}),
+    "azureDNS": _subset({"clientID": _TEXT, "tenantID": _TEXT, "clientSecretSecretRef": _SECRET_REF,
+                         "managedIdentity": _subset({"clientID": _TEXT, "resourceID": _TEXT, "tenantID": _TEXT})}),
+    "rfc2136": _subset({"nameserver": _TEXT, "tsigKeyName": _TEXT, "tsigAlgorithm": _TEXT,
+                        "tsigSecretSecretRef": _SECRET_REF}),
+    "webhook": _subset({"groupName": _TEXT, "solverName": _TEXT}),
+    "acmeDNS": _subset({"host": _TEXT, "accountSecretRef": _SECRET_REF}),
+    "akamai": st.just({}), "cloudDNS": st.just({}), "digitalocean": st.just({}),
+})
+_HTTP01 = _subset({
+    "ingress": _subset({"class": _TEXT, "ingressClassName": _TEXT, "name": _TEXT, "serviceType": _TEXT}),
+    "gatewayHTTPRoute": _subset({"serviceType": _TEXT, "parentRefs": st.lists(
+        _subset({"name": _TEXT, "kind": _TEXT}), max_size=2)}),
+})
+_ISSUER_SPEC = _subset({
+    "acme": _subset({
+        "server": _TEXT, "privateKeySecretRef": _SECRET_REF, "skipTLSVerify": st.booleans(),
+        "caBundle": st.sampled_from(["", "YQ=="]), "preferredChain": _TEXT,
+        "externalAccountBinding": _subset({"keyID": _TEXT, "keySecretRef": _SECRET_REF}),
+        "solvers": st.lists(_subset({"http01": _HTTP01, "dns01": _DNS01, "waitInsteadOfSelfCheck": _DURATIONS}),
+                            max_size=2),
+    }),
+    "ca": _subset({"secretName": _TEXT, "ocspServers": st.lists(_TEXT, max_size=2)}),
+    "selfSigned": st.just({}),
+    "vault": _subset({"server": _TEXT, "caBundle": st.sampled_from(["", "YQ=="]), "caBundleSecretRef": _SECRET_REF}),
+    "venafi": _subset({"zone": _TEXT, "tpp": st.just({}), "cloud": st.just({})}),
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ISSUER_SPEC, st.sampled_from(["Issuer", "ClusterIssuer"]))
+def test_issuer_rules_never_fail_to_evaluate(spec: dict[str, Any], kind: str) -> None:
+    _no_evaluation_errors(_validate(_issuer(kind, **spec)))
+
+
+# old objects were stored, so they passed the schema: required fields are always there
+_AUTHZ = st.fixed_dictionaries(
+    {"url": _TEXT},
+    optional={"identifier": _TEXT, "wildcard": st.booleans(), "initialState": st.sampled_from(["pending", "valid"]),
+              "challenges": st.lists(st.fixed_dictionaries({"url": _TEXT, "token": _TEXT, "type": _TEXT}),
+                                     max_size=2)})
+_ORDER_STATUS = _subset({"url": _TEXT, "finalizeURL": _TEXT, "certificate": st.sampled_from(["", "YQ=="]),
+                         "authorizations": st.lists(_AUTHZ, max_size=3)})
+_CR_STATUS = _subset({"conditions": st.lists(
+    st.fixed_dictionaries({"type": st.sampled_from(["Approved", "Denied", "Ready"]),
+                           "status": st.sampled_from(["True", "False"])}, optional={"reason": _TEXT}),
+    max_size=3, unique_by=lambda c: c["type"])})
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ORDER_STATUS, _ORDER_STATUS, _CR_STATUS, _CR_STATUS)
+def test_transition_rules_never_fail_to_evaluate(
+    order: dict[str, Any], old_order: dict[str, Any], cr: dict[str, Any], old_cr: dict[str, Any]
+) -> None:
+    _no_evaluation_errors(_validate(_order(**order), _order(**old_order)))
+    _no_evaluation_errors(_validate(_with_status(_cr(), cr), _with_status(_cr(), old_cr)))

@@ -23,6 +23,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 from issuer.api import types as t
 from issuer.pki import ca as ca_mod
 from issuer.pki import chain, keys, template
+from issuer.pki import csr as csr_mod
 from issuer.pki.errors import PKIError
 
 ERROR_KEY_MATCH = "ErrorKeyMatch"
@@ -81,6 +82,30 @@ def sign_with_ca(
     ordered = chain.extend(ordered, list(ca.extra_ca))
     certs, root = chain.split_ca(ordered)
     return SignResult(cert_pem_chain=chain.encode(certs), ca_pem=chain.encode([root]), leaf=leaf)
+
+
+TEMPORARY_CA_COMMON_NAME = "cert-manager.local"
+TEMPORARY_SERIAL_NUMBER = "1234567890"
+
+
+def temporary_certificate(cert_spec: t.CertificateSpec, key: keys.PrivateKey, now: _dt.datetime) -> bytes:
+    """The placeholder certificate for `cert-manager.io/issue-temporary-certificate: "true"` (PEM, leaf only).
+
+    As cert-manager's GenerateLocallySignedTemporaryCertificate: signed by a throwaway ECDSA P-521 CA named
+    `cert-manager.local`, for the spec's names and the next private key, subject serialNumber 1234567890.
+    """
+    ca_key = keys.generate(t.CertificatePrivateKey(algorithm="ECDSA", size=521))
+    ca_spec = t.CertificateSpec(common_name=TEMPORARY_CA_COMMON_NAME, is_ca=True)
+    ca_result = sign_self_signed(csr_mod.build(ca_spec, ca_key), ca_key, t.CertificateRequestSpec(is_ca=True), now)
+    spec = cert_spec
+    if not spec.literal_subject:
+        subject = dataclasses.replace(spec.subject or t.X509Subject(), serial_number=TEMPORARY_SERIAL_NUMBER)
+        spec = dataclasses.replace(spec, subject=subject)
+    request_spec = t.CertificateRequestSpec(duration=spec.duration, is_ca=spec.is_ca, usages=spec.usages)
+    tmpl = template.from_request(csr_mod.build(spec, key), request_spec, now)
+    ski = ca_result.leaf.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return chain.encode([build_certificate(tmpl, ca_result.leaf.subject, ca_key, aki)])
 
 
 def build_certificate(

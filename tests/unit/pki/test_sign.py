@@ -277,3 +277,14 @@ def test_a_ca_without_subject_key_identifier_gets_an_aki_from_its_public_key() -
     aki = value(leaf, ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
     assert isinstance(aki, x509.AuthorityKeyIdentifier)
     assert aki.key_identifier == x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+
+
+def test_temporary_certificate_like_cert_manager() -> None:
+    key = cached_key("ECDSA", 256, 95)
+    spec = t.CertificateSpec(common_name="app", dns_names=("app.example",), duration="2h")
+    leaf = x509.load_pem_x509_certificate(sign.temporary_certificate(spec, key, NOW))
+    assert leaf.issuer.rfc4514_string() == "CN=cert-manager.local"
+    assert leaf.subject.rfc4514_string() == "2.5.4.5=1234567890,CN=app"  # RDN order CN, SERIALNUMBER
+    assert keys.public_keys_equal(leaf.public_key(), key)
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == dt.timedelta(hours=2)
+    assert isinstance(leaf.signature_hash_algorithm, hashes.SHA512)  # P-521 signer

@@ -14,6 +14,7 @@ PKCS#12 profiles, mapped onto what `cryptography` can write:
 - Modern2023: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), HMAC-SHA256 MAC, 2048 rounds (as go-pkcs12).
 - Modern2026: the Modern2023 algorithms with 100,000 rounds. go-pkcs12's newer profile may differ
   (e.g. an RFC 9579 PBMAC1 MAC, which cryptography cannot write); not byte-compatible, same strength class.
+Truststore entries carry the CA's subject (Go's pkix.Name.String()) as friendlyName, as go-pkcs12 writes them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import jks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
+from cryptography.x509.oid import NameOID, ObjectIdentifier, SignatureAlgorithmOID
 
 from issuer.api import constants as c
 from issuer.api import defaults
@@ -35,6 +36,14 @@ from issuer.pki import chain, csr, keys, names, usages
 from issuer.pki.errors import MAX_BUNDLE_PEM_SIZE, MAX_CHAIN_PEM_SIZE, PKIError
 
 _PKCS12_ROUNDS = {"LegacyRC2": 2048, "LegacyDES": 2048, "Modern2023": 2048, "Modern2026": 100_000}
+
+
+_GO_NAMES = {NameOID.SERIAL_NUMBER: "SERIALNUMBER", NameOID.POSTAL_CODE: "POSTALCODE"}
+
+
+def _go_name(name: x509.Name) -> str:
+    """Go's pkix.Name.String() for the usual attributes (go-pkcs12 uses it as the truststore friendlyName)."""
+    return name.rfc4514_string(_GO_NAMES)
 
 
 def _pkcs12_encryption(profile: str, password: str | bytes) -> serialization.KeySerializationEncryption:
@@ -95,7 +104,7 @@ def build_secret_data(
             )
             if cas:
                 data[c.PKCS12_TRUSTSTORE_KEY] = pkcs12.serialize_java_truststore(
-                    [pkcs12.PKCS12Certificate(ca, None) for ca in cas], enc
+                    [pkcs12.PKCS12Certificate(ca, _go_name(ca.subject).encode()) for ca in cas], enc
                 )
         if stores.jks is not None and stores.jks.create:
             password = _password("jks", keystore_passwords, stores.jks.password)

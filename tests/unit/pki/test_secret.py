@@ -78,6 +78,7 @@ def test_pkcs12_keystore_and_truststore_open_with_the_password(chain_setup: tupl
     trust = pkcs12.load_pkcs12(data["truststore.p12"], b"changeit")
     assert trust.key is None
     assert [c.certificate for c in trust.additional_certs] == x509.load_pem_x509_certificates(root_pem)
+    assert [c.friendly_name for c in trust.additional_certs] == [b"CN=Root,O=issuer tests"]
     with pytest.raises(ValueError):
         pkcs12.load_pkcs12(data["keystore.p12"], b"wrong")
 

@@ -622,23 +622,82 @@ class Engine:
 
     # ---- kind-specific preparation (create and update)
 
-    def _prepare(self, res: Resource, obj: Obj, old: Obj | None, field_validation: str) -> list[str]:
-        md = _md(obj)
-        if md.get("finalizers") is not None and not isinstance(md.get("finalizers"), list):
-            raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field "
-                                            "ObjectMeta.metadata.finalizers of type []string")
+    def _unknown_fields(self, res: Resource, paths: list[str], field_validation: str) -> list[str]:
+        if not paths:
+            return []
+        if field_validation == "Strict":
+            text = ", ".join(f'unknown field "{p}"' for p in paths)
+            raise errors.cannot_handle(res, f"strict decoding error: {text}")
+        return [f'unknown field "{p}"' for p in paths] if field_validation != "Ignore" else []
+
+    def _check_meta(self, res: Resource, md: dict[str, Any]) -> list[str]:
+        """Type checks of ObjectMeta (400 like a decoding error), ownerReference rules (422); unknown
+        metadata fields are dropped and returned."""
+        def bad(field: str, value: Any, go_type: str) -> APIError:
+            return errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                                             f"ObjectMeta.metadata.{field} of type {go_type}")
+
+        for field in _META_STRINGS:
+            value = md.get(field)
+            if value is not None and not isinstance(value, str):
+                raise bad(field, value, "string")
+        for field in _META_INTS:
+            value = md.get(field)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise bad(field, value, "int64")
         for field in ("labels", "annotations"):
             value = md.get(field)
             if value is not None and (not isinstance(value, dict)
                                       or not all(isinstance(v, str) for v in value.values())):
-                raise errors.cannot_handle(res, f"json: cannot unmarshal into Go struct field "
-                                                f"ObjectMeta.metadata.{field} of type map[string]string")
-        label_causes = _label_causes(md.get("labels") or {})
-        if label_causes:
-            raise errors.invalid(res, str(md.get("name", "")), label_causes)
-        warnings: list[str] = []
+                raise bad(field, value, "map[string]string")
+        finalizers = md.get("finalizers")
+        if finalizers is not None and (not isinstance(finalizers, list)
+                                       or not all(isinstance(f, str) for f in finalizers)):
+            raise bad("finalizers", finalizers, "[]string")
+        refs = md.get("ownerReferences")
+        causes: list[FieldCause] = []
+        if refs is not None:
+            if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):
+                raise bad("ownerReferences", refs, "[]v1.OwnerReference")
+            controllers = 0
+            for ref in refs:
+                for field in ("apiVersion", "kind", "name", "uid"):
+                    value = ref.get(field)
+                    if value is not None and not isinstance(value, str):
+                        raise bad(f"ownerReferences.{field}", value, "string")
+                    if not value:
+                        what = "version" if field == "apiVersion" else field
+                        causes.append(errors.invalid_value(f"metadata.ownerReferences.{field}", value or "",
+                                                           f"{what} must not be empty"))
+                for field in ("controller", "blockOwnerDeletion"):
+                    if ref.get(field) is not None and not isinstance(ref.get(field), bool):
+                        raise bad(f"ownerReferences.{field}", ref.get(field), "bool")
+                controllers += bool(ref.get("controller"))
+            if controllers > 1:
+                causes.append(errors.invalid_value("metadata.ownerReferences", refs,
+                                                   "Only one reference can have Controller set to true"))
+        if md.get("managedFields") is not None and not isinstance(md.get("managedFields"), list):
+            raise bad("managedFields", md.get("managedFields"), "[]v1.ManagedFieldsEntry")
+        causes.extend(_label_causes(md.get("labels") or {}))
+        if causes:
+            raise errors.invalid(res, str(md.get("name", "")), causes)
+        unknown = [k for k in md if k not in _META_FIELDS]
+        for key in unknown:
+            del md[key]
+        return [f"metadata.{k}" for k in unknown]
+
+    def _prepare(self, res: Resource, obj: Obj, old: Obj | None, field_validation: str) -> list[str]:
+        md = _md(obj)
+        unknown = self._check_meta(res, md)
+        known = _BUILTIN_FIELDS.get((res.group, res.plural))
+        if known is not None:
+            extra = [k for k in obj if k not in known and k not in ("apiVersion", "kind", "metadata")]
+            for key in extra:
+                del obj[key]
+            unknown.extend(extra)
+        warnings = self._unknown_fields(res, unknown, field_validation)
         if not res.builtin:
-            warnings = self._schema(res, obj, old, field_validation)
+            warnings += self._schema(res, obj, old, field_validation)
         elif res.store_key == ("", "secrets"):
             self._prepare_secret(res, obj, old)
         elif res.store_key == ("", "configmaps"):
@@ -1089,6 +1148,31 @@ class Engine:
             last_key = key
         return out, str(snapshot), cont, remaining
 
+
+_META_STRINGS = ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                 "deletionTimestamp", "selfLink")
+_META_INTS = ("generation", "deletionGracePeriodSeconds")
+_META_FIELDS = frozenset((*_META_STRINGS, *_META_INTS, "labels", "annotations", "finalizers", "ownerReferences",
+                          "managedFields"))
+_CORE_EVENT = ("involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type",
+               "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance")
+_V1_EVENT = ("regarding", "note", "reportingController", "deprecatedSource", "deprecatedFirstTimestamp",
+             "deprecatedLastTimestamp", "deprecatedCount", "reason", "type", "eventTime", "series", "action",
+             "related", "reportingInstance")
+# top-level fields of the built-ins whose unknown fields are pruned (Warn) or rejected (Strict)
+_BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "secrets"): frozenset({"data", "stringData", "type", "immutable"}),
+    ("", "configmaps"): frozenset({"data", "binaryData", "immutable"}),
+    ("", "serviceaccounts"): frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
+    ("", "namespaces"): frozenset({"spec", "status"}),
+    ("", "events"): frozenset(_CORE_EVENT),
+    ("events.k8s.io", "events"): frozenset(_V1_EVENT),
+    ("coordination.k8s.io", "leases"): frozenset({"spec"}),
+    ("rbac.authorization.k8s.io", "roles"): frozenset({"rules"}),
+    ("rbac.authorization.k8s.io", "clusterroles"): frozenset({"rules", "aggregationRule"}),
+    ("rbac.authorization.k8s.io", "rolebindings"): frozenset({"subjects", "roleRef"}),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): frozenset({"subjects", "roleRef"}),
+}
 
 _LABEL_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
                    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "

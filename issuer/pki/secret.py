@@ -8,8 +8,8 @@ the random salts inside keystores (JKS entry dates come from the leaf's notBefor
 
 PKCS#12 profiles, mapped onto what `cryptography` can write:
 - LegacyRC2 (default): go-pkcs12 encrypts certificates with 40-bit RC2 and the key with 3DES, SHA-1 MAC,
-  2048 rounds. cryptography cannot write RC2, so certificates are 3DES-encrypted too (the same bytes as
-  LegacyDES); readers that open LegacyRC2 files (Java 8+, OpenSSL with or without -legacy) open these.
+  2048 rounds. cryptography cannot write RC2, so certificates are 3DES-encrypted too (the same algorithms as
+  LegacyDES); readers of LegacyRC2 files (Java 8+, OpenSSL 3 even without -legacy) open these.
 - LegacyDES: PBE-SHA1-3DES for certificates and key, HMAC-SHA1 MAC, 2048 rounds (as go-pkcs12).
 - Modern2023: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), HMAC-SHA256 MAC, 2048 rounds (as go-pkcs12).
 - Modern2026: the Modern2023 algorithms with 100,000 rounds. go-pkcs12's newer profile may differ

@@ -267,7 +267,7 @@ def _deepcopy(value: JSON) -> JSON:
 # ---------------------------------------------------------------------------------------------------
 # validation
 
-_DATE_TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_DATE_TIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
@@ -316,10 +316,76 @@ _FORMATS: Final[dict[str, Callable[[str], bool]]] = {
 }
 
 
+_POSIX_CLASSES: Final = {
+    "[:alnum:]": "0-9A-Za-z",
+    "[:alpha:]": "A-Za-z",
+    "[:ascii:]": "\\x00-\\x7F",
+    "[:blank:]": "\\t ",
+    "[:cntrl:]": "\\x00-\\x1F\\x7F",
+    "[:digit:]": "0-9",
+    "[:graph:]": "!-~",
+    "[:lower:]": "a-z",
+    "[:print:]": " -~",
+    "[:punct:]": "!-/:-@\\[-`{-~",
+    "[:space:]": "\\t\\n\\v\\f\\r ",
+    "[:upper:]": "A-Z",
+    "[:word:]": "0-9A-Za-z_",
+    "[:xdigit:]": "0-9A-Fa-f",
+}
+def _re2_to_python(pattern: str) -> str:
+    """Translate RE2 spellings that Python's ``re`` reads differently: ``\\z``, ``(?<name>``, POSIX
+    classes such as ``[[:alpha:]]``, and ``$``, which in RE2 (without the m flag) is the end of the
+    text, never the spot before a final newline."""
+    multiline = bool(re.match(r"\(\?[a-zA-Z]*m", pattern))
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append("\\Z" if pattern[i + 1] == "z" and not in_class else pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "[" and pattern[i + 1 : i + 2] == ":":
+                end = pattern.find(":]", i + 2)
+                if end != -1 and pattern[i : end + 2] in _POSIX_CLASSES:
+                    out.append(_POSIX_CLASSES[pattern[i : end + 2]])
+                    i = end + 2
+                    continue
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if pattern[i : i + 1] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i : i + 1] == "]":
+                out.append("]")
+                i += 1
+            continue
+        if c == "(" and pattern[i : i + 3] == "(?<" and pattern[i + 3 : i + 4] not in ("=", "!"):
+            out.append("(?P<")
+            i += 3
+            continue
+        if c == "$" and not multiline:
+            out.append("\\Z")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str] | None:
+    """A compiled RE2-style pattern (OpenAPI ``pattern`` and CEL ``matches`` are Go regexps), or None."""
     try:
-        return re.compile(pattern)
+        return re.compile(_re2_to_python(pattern))
     except re.error:
         return None
 

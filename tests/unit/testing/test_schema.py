@@ -523,6 +523,22 @@ VALIDATE_CASES = [
         id="a string not matching the pattern is FieldValueInvalid",
     ),
     pytest.param(
+        {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"}}},
+        {"name": "abc\n"},
+        [
+            Cause(
+                "FieldValueInvalid", "Invalid value: \"abc\\n\": spec.name in body should match '^[a-z]+$'", "spec.name"
+            )
+        ],
+        id="a pattern's $ is the end of the text as in Go, not before a final newline",
+    ),
+    pytest.param(
+        {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[[:alpha:]][[:alnum:]-]*\\z"}}},
+        {"name": "Web-01"},
+        [],
+        id="RE2 POSIX classes and \\z work in patterns",
+    ),
+    pytest.param(
         {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 10}}},
         {"n": 0},
         [Cause("FieldValueInvalid", "Invalid value: 0: spec.n in body should be greater than or equal to 1", "spec.n")],

@@ -34,6 +34,18 @@ DNS1123_SUBDOMAIN_MSG = (
 OID_RE = r"^[0-9]+(\.[0-9]+)+$"
 # An RDN attribute "CN=" (or commonName / 2.5.4.3) anywhere in an RFC 4514 string.
 LITERAL_CN_RE = r"(?i)(^|[,+])\s*(cn|commonname|2\.5\.4\.3)\s*="
+# Inputs cert-manager's rfc2136 ValidNameserver accepts: net.SplitHostPort succeeds, or fails only with
+# "missing port" (then the host is the input without surrounding brackets); the host must not be empty.
+# The port is not checked. One alternative per way through Go's SplitHostPort.
+NAMESERVER_RE = (
+    r"^\s*("
+    r"[^:]*[^:\[\]\s][^:]*"  # no colon: missing port
+    r"|\[[^\]]*[^\[\]\s][^\]]*\]"  # [host] without a port: missing port
+    r"|\[[^\[\]]*[^\[\]\s][^\[\]]*\]:[^:\[\]]*"  # [host]:port
+    r"|\[[^\]]*\][^:].*"  # [x]y...: missing port, the brackets trimmed
+    r"|[^:\[\]]*[^:\[\]\s][^:\[\]]*:[^:\[\]]*"  # host:port
+    r")\s*$"
+)  # (a host of only whitespace is rejected here; Go would take it)
 CRON_RE = r"^\s*(@[a-zA-Z]+|\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s*$"
 
 _V4_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -513,7 +525,12 @@ def dns01_solver() -> Schema:
         f"{has_text('tsigSecretSecretRef.name')} && {has_text('tsigSecretSecretRef.key')})"
     rfc2136 = obj(
         {
-            "nameserver": string("Authoritative server: host[:port], IPv6 in brackets, port 53 by default."),
+            "nameserver": string(
+                "Authoritative server: host[:port], IPv6 in brackets, port 53 by default.", maxLength=1024,
+                rules=[rule(f"self.matches(r'{NAMESERVER_RE}')",
+                            "nameserver must be set in the form host:port where host is an IPv4 address, an enclosed "
+                            "IPv6 address or a hostname and port is an optional port number.")],
+            ),
             "tsigKeyName": string("TSIG key name; required with tsigSecretSecretRef."),
             "tsigAlgorithm": string(
                 "TSIG algorithm (case-insensitive): HMACMD5 (default), HMACSHA1, HMACSHA256 or HMACSHA512.",

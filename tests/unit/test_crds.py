@@ -825,6 +825,9 @@ CASES: dict[str, Case] = {
     "rfc2136 unknown tsigAlgorithm is rejected": (
         _acme({"dns01": {"rfc2136": {"nameserver": "1.2.3.4", "tsigAlgorithm": "HMACSHA999"}}}), None,
         [(f"{SOLVER}.dns01.rfc2136.tsigAlgorithm", 'supported values: "HMACMD5", "HMACSHA1"')]),
+    "rfc2136 nameserver that is a bare IPv6 address is rejected": (
+        _acme({"dns01": {"rfc2136": {"nameserver": "2001:db8::1"}}}), None,
+        [(f"{SOLVER}.dns01.rfc2136.nameserver", "nameserver must be set in the form host:port")]),
     "rfc2136 tsigAlgorithm is case-insensitive": (
         _acme({"dns01": {"rfc2136": {"nameserver": "1.2.3.4", "tsigAlgorithm": "hmacSHA512"}}}), None, []),
     "azure with managedIdentity and client credentials is rejected": (
@@ -1019,3 +1022,52 @@ def test_transition_rules_never_fail_to_evaluate(
 ) -> None:
     _no_evaluation_errors(_validate(_order(**order), _order(**old_order)))
     _no_evaluation_errors(_validate(_with_status(_cr(), cr), _with_status(_cr(), old_cr)))
+
+
+def _go_valid_nameserver(nameserver: str) -> bool:
+    """cert-manager's rfc2136 util.ValidNameserver over Go's net.SplitHostPort, ported for comparison."""
+    ns = nameserver.strip()
+    if not ns:
+        return False
+    i = ns.rfind(":")
+    host, missing_port = "", False
+    if i < 0:
+        missing_port = True
+    elif ns[0] == "[":
+        end = ns.find("]")
+        if end < 0:
+            return False
+        if end + 1 == len(ns):
+            missing_port = True
+        elif end + 1 != i:
+            if ns[end + 1] == ":":
+                return False
+            missing_port = True
+        else:
+            host = ns[1:end]
+            if "[" in ns[1:] or "]" in ns[end + 1 :]:
+                return False
+    else:
+        host = ns[:i]
+        if ":" in host or "[" in ns or "]" in ns:
+            return False
+    if missing_port:
+        host = ns.strip("[]")
+    return host != ""
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab1:.[]", max_size=12))
+def test_nameserver_rule_is_cert_managers_valid_nameserver(text: str) -> None:
+    assert bool(re.search(_generator().NAMESERVER_RE, text)) is _go_valid_nameserver(text), text
+
+
+@pytest.mark.parametrize(("text", "valid"), [
+    ("10.0.0.16", True), ("10.0.0.16:53", True), ("[2001:db8::1]", True), ("[2001:db8::1]:5353", True),
+    ("ns.example.com", True), ("ns.example.com:53", True), (" 10.0.0.16:53 ", True), ("ns:port", True),
+    ("2001:db8::1", False), ("2001:db8::1:53", False), (":53", False), ("[2001:db8::1", False), ("", False),
+    ("[]:53", False), ("[a]:b:c", False),
+])
+def test_nameserver_rule_examples(text: str, valid: bool) -> None:
+    assert bool(re.search(_generator().NAMESERVER_RE, text)) is valid
+    assert _go_valid_nameserver(text) is valid

@@ -368,6 +368,15 @@ async def test_watch_bookmarks_and_timeout(apiserver_factory: ServerFactory) -> 
         assert events[0].object["metadata"]["resourceVersion"]
 
 
+async def test_watch_with_initial_events_ends_them_with_a_bookmark(kube: kube_client.Client) -> None:
+    for i in range(2):
+        await kube.create(r.SECRETS, secret(f"s{i}"), "default")
+    got = [e async for e in kube.watch(r.SECRETS, "default", send_initial_events=True, timeout_seconds=1)]
+    assert [(e.type, e.object["metadata"].get("name")) for e in got[:2]] == [("ADDED", "s0"), ("ADDED", "s1")]
+    assert got[2].type == "BOOKMARK"
+    assert got[2].object["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
 async def test_watch_lines_larger_than_the_stream_buffer(kube: kube_client.Client) -> None:
     big = base64.b64encode(b"x" * 400_000).decode()
     await kube.create(r.SECRETS, {"metadata": {"name": "big"}, "data": {"blob": big}}, "default")

@@ -332,6 +332,8 @@ _POSIX_CLASSES: Final = {
     "[:word:]": "0-9A-Za-z_",
     "[:xdigit:]": "0-9A-Fa-f",
 }
+
+
 def _re2_to_python(pattern: str) -> str:
     """Translate RE2 spellings that Python's ``re`` reads differently: ``\\z``, ``(?<name>``, POSIX
     classes such as ``[[:alpha:]]``, and ``$``, which in RE2 (without the m flag) is the end of the
@@ -2190,6 +2192,60 @@ def check_structural(schema: dict[str, Any]) -> list[str]:
 _TYPES: Final = frozenset({"object", "array", "string", "integer", "number", "boolean"})
 
 
+_COUNTS: Final = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
+_BOUNDS: Final = ("minimum", "maximum", "multipleOf")
+_FLAGS: Final = (
+    "nullable",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "uniqueItems",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource",
+)
+
+
+def _check_keywords(schema: dict[str, Any], path: str, errors: list[str]) -> None:
+    """Keyword value types, so that validation never trips over a malformed schema."""
+    for key in _COUNTS:
+        value = schema.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be a non-negative integer")
+    for key in _BOUNDS:
+        value = schema.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be a number")
+    for key in _FLAGS:
+        value = schema.get(key)
+        if value is not None and not isinstance(value, bool):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be a boolean")
+    for key in ("type", "format", "pattern", "x-kubernetes-list-type"):
+        value = schema.get(key)
+        if value is not None and not isinstance(value, str):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be a string")
+    for key in ("required", "x-kubernetes-list-map-keys"):
+        value = schema.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be a list of strings")
+    enum = schema.get("enum")
+    if enum is not None and not isinstance(enum, list):
+        errors.append(f"{path}.enum: Invalid value: {_go_value(enum)}: must be a list")
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type is not None and list_type not in ("atomic", "set", "map"):
+        errors.append(
+            f'{path}.x-kubernetes-list-type: Unsupported value: {_go_value(list_type)}: supported values: "atomic", '
+            '"map", "set"'
+        )
+    if list_type == "map" and not schema.get("x-kubernetes-list-map-keys"):
+        errors.append(
+            f"{path}.x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"
+        )
+    for key in ("not", "additionalProperties"):
+        value = schema.get(key)
+        if value is not None and not isinstance(value, (dict, bool)):
+            errors.append(f"{path}.{key}: Invalid value: {_go_value(value)}: must be an object")
+
+
 def _check_node(schema: Any, path: str, errors: list[str], *, root: bool = False) -> None:
     if not isinstance(schema, dict):
         errors.append(f"{path}: Invalid value: {_go_value(schema)}: must be an object")
@@ -2216,6 +2272,7 @@ def _check_node(schema: Any, path: str, errors: list[str], *, root: bool = False
     pattern = schema.get("pattern")
     if pattern is not None and (not isinstance(pattern, str) or _regex(pattern) is None):
         errors.append(f"{path}.pattern: Invalid value: {_go_value(pattern)}: must be a valid regular expression")
+    _check_keywords(schema, path, errors)
     props = schema.get("properties")
     if props is not None:
         if not isinstance(props, dict):
@@ -2243,7 +2300,10 @@ def _check_node(schema: Any, path: str, errors: list[str], *, root: bool = False
         if isinstance(default, dict):
             _prune_object(default, schema, "", [], keep=frozenset())
         bad: list[Cause] = []
-        _validate_node(default, schema, "default", bad, _MISSING, cel=False)
+        try:
+            _validate_node(default, schema, "default", bad, _MISSING, cel=False)
+        except (TypeError, ValueError, AttributeError):
+            bad = []  # a malformed keyword, reported above; the default cannot be judged
         for cause in bad:
             errors.append(f"{path}.{cause.field}: {cause.message}")
     rules = schema.get("x-kubernetes-validations")

@@ -981,6 +981,39 @@ STRUCTURAL_CASES = [
 ]
 
 
+STRUCTURAL_CASES += [
+    pytest.param(
+        {"type": "object", "properties": {"a": {"type": "string", "maxLength": "3", "default": "abcd"}}},
+        ['openAPIV3Schema.properties[a].maxLength: Invalid value: "3": must be a non-negative integer'],
+        id="a malformed keyword is reported and never crashes the default check",
+    ),
+    pytest.param(
+        {"type": "object", "properties": {"a": {"type": "string", "enum": "x", "nullable": "yes"}}},
+        [
+            'openAPIV3Schema.properties[a].nullable: Invalid value: "yes": must be a boolean',
+            'openAPIV3Schema.properties[a].enum: Invalid value: "x": must be a list',
+        ],
+        id="enum must be a list and nullable a boolean",
+    ),
+    pytest.param(
+        {
+            "type": "object",
+            "properties": {
+                "l": {"type": "array", "x-kubernetes-list-type": "map", "items": {"type": "object"}},
+                "s": {"type": "array", "x-kubernetes-list-type": "bag", "items": {"type": "string"}},
+            },
+        },
+        [
+            "openAPIV3Schema.properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if "
+            "x-kubernetes-list-type is map",
+            'openAPIV3Schema.properties[s].x-kubernetes-list-type: Unsupported value: "bag": supported values: '
+            '"atomic", "map", "set"',
+        ],
+        id="list types are checked",
+    ),
+]
+
+
 @pytest.mark.parametrize(("sch", "expected"), STRUCTURAL_CASES)
 def test_check_structural(sch: dict[str, Any], expected: list[str]) -> None:
     assert schema.check_structural(sch) == expected

@@ -57,6 +57,7 @@ class Resource:
     schema: dict[str, Any] | None = None  # openAPIV3Schema for CRs
     crd_name: str = ""
     served: bool = True
+    list_kind_name: str = ""
 
     @property
     def api_version(self) -> str:
@@ -82,7 +83,7 @@ class Resource:
 
     @property
     def list_kind(self) -> str:
-        return self.kind + "List"
+        return self.list_kind_name or self.kind + "List"
 
     def discovery_entries(self) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {
@@ -228,6 +229,7 @@ def crd_resources(crd: Obj) -> list[Resource]:
                                       for f in ver.get("selectableFields") or ()),
             storage_version=storage, schema=schema if isinstance(schema, dict) else None,
             crd_name=str((crd.get("metadata") or {}).get("name", "")),
+            list_kind_name=str(names.get("listKind") or ""),
         ))
     return out
 

@@ -42,7 +42,7 @@ NAMESERVER_RE = (
     r"[^:]*[^:\[\]\s][^:]*"  # no colon: missing port
     r"|\[[^\]]*[^\[\]\s][^\]]*\]"  # [host] without a port: missing port
     r"|\[[^\[\]]*[^\[\]\s][^\[\]]*\]:[^:\[\]]*"  # [host]:port
-    r"|\[[^\]]*\][^:].*"  # [x]y...: missing port, the brackets trimmed
+    r"|\[[^\]]*:[^\]]*\][^:].*|\[[^\]]*\][^:].*:.*"  # [x]y with a colon: missing port, brackets trimmed
     r"|[^:\[\]]*[^:\[\]\s][^:\[\]]*:[^:\[\]]*"  # host:port
     r")\s*$"
 )  # (a host of only whitespace is rejected here; Go would take it)

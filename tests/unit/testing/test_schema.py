@@ -1239,3 +1239,69 @@ def test_cel_rules_never_crash_on_arbitrary_values(spec: dict[str, Any]) -> None
     sch["properties"]["spec"]["x-kubernetes-preserve-unknown-fields"] = True
     for cause in schema.validate(obj(spec), sch, old=obj({"name": "a"})):
         assert cause.field.startswith("spec")
+
+
+SCALAR_SCHEMAS = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["string", "integer", "number", "boolean"])},
+        optional={
+            "nullable": st.booleans(),
+            "enum": st.lists(st.one_of(st.text(max_size=3), st.integers(-3, 3)), min_size=1, max_size=3),
+            "pattern": st.sampled_from(["^a", "b$", "^[a-z]*$", "(?i)x"]),
+            "minimum": st.integers(-5, 5),
+            "maximum": st.integers(-5, 5),
+            "exclusiveMinimum": st.booleans(),
+            "maxLength": st.integers(0, 4),
+            "minLength": st.integers(0, 4),
+            "format": st.sampled_from(["date-time", "byte", "duration", "int32"]),
+            "default": st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+        },
+    ),
+    st.just({"x-kubernetes-int-or-string": True}),
+)
+
+
+def _object_schema(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {"type": st.just("object")},
+        optional={
+            "properties": st.dictionaries(st.sampled_from(["a", "b", "c"]), children, max_size=3),
+            "required": st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True),
+            "x-kubernetes-preserve-unknown-fields": st.booleans(),
+            "maxProperties": st.integers(0, 3),
+            "x-kubernetes-validations": st.lists(
+                st.fixed_dictionaries(
+                    {"rule": st.sampled_from(["has(self.a)", "self == oldSelf", "size(self) < 3", "self.a == 1"])},
+                    optional={"messageExpression": st.just("'got ' + string(size(self))")},
+                ),
+                max_size=2,
+            ),
+        },
+    )
+
+
+SCHEMAS = st.recursive(
+    SCALAR_SCHEMAS,
+    lambda children: st.one_of(
+        _object_schema(children),
+        st.fixed_dictionaries(
+            {"type": st.just("array"), "items": children},
+            optional={"maxItems": st.integers(0, 3), "x-kubernetes-list-type": st.sampled_from(["atomic", "set"])},
+        ),
+        st.fixed_dictionaries({"type": st.just("object"), "additionalProperties": children}),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(node=SCHEMAS, value=JSON_VALUES, old=JSON_VALUES)
+def test_any_schema_and_value_are_handled_without_crashing(node: dict[str, Any], value: Any, old: Any) -> None:
+    sch = root(node)
+    schema.check_structural(sch)
+    body, previous = obj(copy.deepcopy(value)), obj(copy.deepcopy(old))
+    schema.prune(body, sch)
+    schema.apply_defaults(body, sch)
+    for cause in schema.validate(body, sch, old=previous):
+        assert cause.reason.startswith("FieldValue")
+        assert cause.field.startswith("spec")

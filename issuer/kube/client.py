@@ -502,7 +502,8 @@ class Client:
             except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
                 # Not connected, or a pooled keep-alive connection the server had closed: safe to resend
                 # when nothing was processed (connect) or the request is idempotent.
-                safe = isinstance(exc, aiohttp.ClientConnectorError) or method == "GET"
+                safe = (isinstance(exc, aiohttp.ClientConnectorError) or method == "GET") \
+                    and not isinstance(exc, aiohttp.ClientSSLError)  # a TLS failure will not heal in a second
                 if safe and attempt < self.max_retries:
                     await asyncio.sleep(_backoff(attempt))
                     continue

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import pathlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,6 +19,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import yaml
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from issuer.kube import client as kube_client
 from issuer.kube import config, errors, informer
@@ -608,3 +615,113 @@ async def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.01)
+
+
+# -- TLS, as against a real cluster --------------------------------------------------------------------
+
+
+def _tls_material(tmp_path: pathlib.Path) -> dict[str, bytes]:
+    """A CA, a server certificate for kubernetes.default.svc only, and a client certificate, as PEM."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("test-ca")).issuer_name(name("test-ca"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+
+    def leaf(cn: str, usage: x509.ObjectIdentifier, san: str | None) -> tuple[bytes, bytes]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                                  critical=False))
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        return cert.public_bytes(serialization.Encoding.PEM), pem_key(key)
+
+    server_crt, server_key = leaf("apiserver", ExtendedKeyUsageOID.SERVER_AUTH, "kubernetes.default.svc")
+    client_crt, client_key = leaf("system:issuer", ExtendedKeyUsageOID.CLIENT_AUTH, None)
+    return {"ca": ca.public_bytes(serialization.Encoding.PEM), "server_crt": server_crt, "server_key": server_key,
+            "client_crt": client_crt, "client_key": client_key}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@contextlib.asynccontextmanager
+async def _tls_server(tmp_path: pathlib.Path, pem: dict[str, bytes]) -> AsyncIterator[str]:
+    """A tiny HTTPS server requiring a client certificate; GET answers what it saw as a JSON object."""
+    for key, data in pem.items():
+        (tmp_path / key).write_bytes(data)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tmp_path / "ca"))
+    context.load_cert_chain(str(tmp_path / "server_crt"), str(tmp_path / "server_key"))
+    context.verify_mode = ssl.CERT_REQUIRED
+
+    async def echo(request: web.Request) -> web.Response:
+        peer = request.transport.get_extra_info("peercert") if request.transport else None
+        subject = dict(x[0] for x in (peer or {}).get("subject", ()))
+        return web.json_response({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "x"},
+                                  "authorization": request.headers.get("Authorization", ""),
+                                  "client": subject.get("commonName", "")})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_https_with_client_certificate_token_and_tls_server_name(tmp_path: pathlib.Path) -> None:
+    pem = _tls_material(tmp_path)
+    async with _tls_server(tmp_path, pem) as url:
+        doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "current-context": "c",
+               "clusters": [{"name": "c", "cluster": {"server": url, "certificate-authority-data": _b64(pem["ca"]),
+                                                      "tls-server-name": "kubernetes.default.svc"}}],
+               "users": [{"name": "u", "user": {"client-certificate-data": _b64(pem["client_crt"]),
+                                                "client-key-data": _b64(pem["client_key"]), "token": "t0k"}}],
+               "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
+        async with kube_client.Client(config.load_kubeconfig(tmp_path / "kubeconfig"), max_retries=0) as kube:
+            got = await kube.get(r.SECRETS, "x", "default")
+        assert got is not None
+        assert got["authorization"] == "Bearer t0k"
+        assert got["client"] == "system:issuer"
+
+        # without tls-server-name the certificate (for kubernetes.default.svc) does not match 127.0.0.1
+        del doc["clusters"][0]["cluster"]["tls-server-name"]
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
+        async with kube_client.Client(config.load_kubeconfig(tmp_path / "kubeconfig"), max_retries=0) as kube:
+            with pytest.raises(errors.TransportError):
+                await kube.get(r.SECRETS, "x", "default")
+
+        # insecure-skip-tls-verify accepts it (and an unknown CA)
+        cluster = doc["clusters"][0]["cluster"]
+        del cluster["certificate-authority-data"]
+        cluster["insecure-skip-tls-verify"] = True
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(doc))
+        async with kube_client.Client(config.load_kubeconfig(tmp_path / "kubeconfig"), max_retries=0) as kube:
+            assert await kube.get(r.SECRETS, "x", "default") is not None

@@ -46,7 +46,9 @@ class ClusterConfig:
     `server` is the base URL without a trailing slash; `ssl` is None for plain http (the embedded server);
     `headers` are sent with every request; `token` (if set) is called for a fresh `Authorization` value, so
     rotated service-account tokens and exec-plugin credentials keep working; `tls_server_name` overrides
-    the name checked in the server certificate.
+    the name checked in the server certificate. `ca_file`, `cert_file`, `key_file` and `insecure` keep the
+    TLS material as files (embedded kubeconfig data is written to temp files by the `kubernetes` loader)
+    for libraries that want paths, such as kopf's `ConnectionInfo` (see `connection_settings`).
     """
 
     server: str
@@ -56,6 +58,33 @@ class ClusterConfig:
     token: TokenSource | None = dataclasses.field(default=None, repr=False, compare=False)
     tls_server_name: str | None = None
     source: str = ""  # where this came from, for log lines: a kubeconfig path + context, or "in-cluster"
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+
+    def connection_settings(self) -> dict[str, Any]:
+        """Keyword arguments for `kopf.ConnectionInfo` (server, ca_path, insecure, username, password,
+        token, certificate_path, private_key_path, default_namespace), so kopf's watchers log in exactly
+        as this client does. The token is the current one; kopf re-logs in through its own handlers."""
+        authorization = self.auth_headers().get("Authorization", "")
+        scheme, _, credential = authorization.partition(" ")
+        token = credential if scheme.lower() == "bearer" and credential else None
+        username = password = None
+        if scheme.lower() == "basic" and credential:
+            with contextlib.suppress(ValueError):
+                username, _, password = base64.b64decode(credential).decode().partition(":")
+        return {
+            "server": self.server,
+            "ca_path": self.ca_file,
+            "insecure": self.insecure,
+            "username": username,
+            "password": password,
+            "token": token,
+            "certificate_path": self.cert_file,
+            "private_key_path": self.key_file,
+            "default_namespace": self.namespace,
+        }
 
     def auth_headers(self) -> dict[str, str]:
         """The static headers plus a current `Authorization` header, if any."""
@@ -191,10 +220,15 @@ def _from_configuration(configuration: Any, *, namespace: str, source: str) -> C
         raw = f"{configuration.username}:{configuration.password}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
     context = None
-    if server.startswith("https://"):
+    https = server.startswith("https://")
+    if https:
         context = _ssl_context(configuration, source)
     return ClusterConfig(server=server, namespace=namespace, headers=headers, ssl=context, token=token,
-                         tls_server_name=getattr(configuration, "tls_server_name", None) or None, source=source)
+                         tls_server_name=getattr(configuration, "tls_server_name", None) or None, source=source,
+                         ca_file=(configuration.ssl_ca_cert or None) if https else None,
+                         cert_file=(configuration.cert_file or None) if https else None,
+                         key_file=(configuration.key_file or None) if https else None,
+                         insecure=https and not configuration.verify_ssl)
 
 
 def _ssl_context(configuration: Any, source: str) -> ssl.SSLContext:

@@ -95,6 +95,23 @@ def test_https_with_ca_data_and_client_certificate(tmp_path: pathlib.Path, pem_p
     assert "Authorization" not in cfg.auth_headers()
 
 
+def test_connection_settings_for_kopf(tmp_path: pathlib.Path, pem_pair: tuple[bytes, bytes]) -> None:
+    cert, key = pem_pair
+    doc = kubeconfig(user={"client-certificate-data": b64(cert), "client-key-data": b64(key), "token": "abc"},
+                     cluster={"certificate-authority-data": b64(cert)})
+    settings = config.load_kubeconfig(write(tmp_path / "kc", doc)).connection_settings()
+    assert settings["server"] == "https://k8s.example:6443"
+    assert settings["token"] == "abc"
+    assert settings["default_namespace"] == "team-a"
+    assert not settings["insecure"]
+    assert pathlib.Path(settings["ca_path"]).read_bytes() == cert
+    assert pathlib.Path(settings["certificate_path"]).read_bytes() == cert
+    assert pathlib.Path(settings["private_key_path"]).read_bytes() == key
+    basic = config.load_kubeconfig(write(tmp_path / "kc2", kubeconfig(
+        "http://127.0.0.1:1", user={"username": "admin", "password": "s3:cret"}))).connection_settings()
+    assert (basic["username"], basic["password"], basic["token"], basic["ca_path"]) == ("admin", "s3:cret", None, None)
+
+
 def test_ca_and_client_files_are_relative_to_the_kubeconfig(tmp_path: pathlib.Path,
                                                             pem_pair: tuple[bytes, bytes]) -> None:
     cert, key = pem_pair
@@ -114,6 +131,7 @@ def test_insecure_skip_tls_verify_turns_verification_off(tmp_path: pathlib.Path)
     assert cfg.ssl is not None
     assert cfg.ssl.verify_mode == ssl.CERT_NONE
     assert not cfg.ssl.check_hostname
+    assert cfg.connection_settings()["insecure"] is True
 
 
 def test_a_token_file_is_read_again_when_it_rotates(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,57 @@ def _cmd_issue(args: argparse.Namespace) -> int:
     return offline.main(args)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import datetime as dt
+    import logging
+
+    from issuer.api import duration
+    from issuer.operator.runtime import Options
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("kopf", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        backoff_min = duration.parse(args.backoff_min)
+        backoff_max = duration.parse(args.backoff_max)
+    except duration.DurationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(
+        namespace=args.namespace,
+        cluster_resource_namespace=args.cluster_resource_namespace,
+        owner_reference=args.enable_certificate_owner_ref,
+        auto_approve=not args.disable_auto_approval,
+        workers=args.concurrent_workers,
+        backoff_min=max(backoff_min, dt.timedelta(seconds=1)),
+        backoff_max=max(backoff_max, backoff_min),
+    )
+    try:
+        if args.embedded:
+            from issuer import playground
+
+            asyncio.run(playground.run(options, port=args.port, kubeconfig=args.kubeconfig, state=args.state))
+        else:
+            from issuer.operator import app
+
+            asyncio.run(app.run(options, kubeconfig=args.kubeconfig))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as err:  # the one place a fatal start-up error becomes one readable line
+        from issuer.kube.errors import KubeError
+        from issuer.testing.persistence import StateFileError
+
+        if isinstance(err, KubeError | StateFileError | OSError):
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_FAILED
+        raise
+    return EXIT_OK
+
+
 def _cmd_apiserver(args: argparse.Namespace) -> int:
     from issuer.testing import main as apiserver_main
 
@@ -62,6 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     issue.add_argument("-q", "--quiet", action="store_true", help="print no YAML, only the summary on stderr")
     issue.set_defaults(handler=_cmd_issue)
+
+    run = sub.add_parser(
+        "run",
+        help="run the controller (in-cluster, via kubeconfig, or --embedded with its own API server)",
+        description="Run the certificate controller.",
+    )
+    run.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig to use (with --embedded: where to write it)")
+    run.add_argument("--embedded", action="store_true",
+                     help="also start an embedded API server on loopback and install the CRDs (no cluster needed)")
+    run.add_argument("--port", type=int, default=6443, help="with --embedded: the API server port (0: any free)")
+    run.add_argument("--state", metavar="FILE", help="with --embedded: keep all objects in FILE across restarts")
+    run.add_argument("-n", "--namespace", help="namespaced mode: only this namespace (Role-only RBAC)")
+    run.add_argument("--cluster-resource-namespace", default="cert-manager",
+                     help="where ClusterIssuer Secrets live (default: cert-manager)")
+    run.add_argument("--enable-certificate-owner-ref", action="store_true",
+                     help="make Certificates the owners of their Secrets (deleted with them)")
+    run.add_argument("--disable-auto-approval", action="store_true",
+                     help="do not approve CertificateRequests automatically (use `issuer approve`)")
+    run.add_argument("--concurrent-workers", type=int, default=5, help="workers per controller (default: 5)")
+    run.add_argument("--backoff-min", default="1h", help="first delay after a failed issuance (default: 1h)")
+    run.add_argument("--backoff-max", default="32h", help="longest delay after failed issuances (default: 32h)")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    run.set_defaults(handler=_cmd_run)
 
     apiserver = sub.add_parser(
         "apiserver",

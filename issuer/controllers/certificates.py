@@ -20,7 +20,7 @@ from issuer.api import constants as c
 from issuer.api import defaults, validation
 from issuer.api import types as t
 from issuer.controllers import conditions, requestmanager
-from issuer.pki import match
+from issuer.pki import keys, match
 
 REASON_INVALID_SPEC = "BadConfig"
 SHARED_SECRET_RECHECK = _dt.timedelta(minutes=3)
@@ -330,7 +330,7 @@ def _issuing(
     for cr in by_rev.get(next_rev, []):
         mismatch = match.request_matches_spec(cr, cert.spec)
         csr = match.parse_csr(cr.spec.request)
-        stale_key = csr.value is None or not match.public_keys_equal(csr.value.public_key(), key.key)
+        stale_key = csr.value is None or not keys.public_keys_equal(csr.value.public_key(), key.key)
         failed_at = policies.parse_time(cr.status.failure_time)
         old_failure = (
             _cr_failed(cr) is not None
@@ -381,7 +381,7 @@ def _check_issued(request: t.CertificateRequest, key: NextKey, now: _dt.datetime
     leaf = match.parse_leaf(request.status.certificate)
     if leaf.value is None:
         return c.REASON_INVALID_CERTIFICATE, f"Failed to decode returned certificate: {leaf.error}"
-    if not match.public_keys_equal(leaf.value.public_key(), key.key):
+    if not keys.public_keys_equal(leaf.value.public_key(), key.key):
         return c.REASON_INVALID_CERTIFICATE, "Issuer returned a certificate whose public key does not match the " \
                                              "private key of the request"
     if leaf.value.not_valid_after_utc <= now:
@@ -406,7 +406,7 @@ def _complete(
     holds_new = False
     if secret is not None and bytes(secret.data.get(c.TLS_CERT_KEY, b"")) == request.status.certificate:
         stored = match.parse_private_key(bytes(secret.data.get(c.TLS_PRIVATE_KEY_KEY, b"")))
-        holds_new = stored.value is not None and match.public_keys_equal(stored.value, key.key)
+        holds_new = stored.value is not None and keys.public_keys_equal(stored.value, key.key)
     if not holds_new:
         out.write_secret = WriteSecret(request, key.name)
         return _finish(out, old, status)

@@ -1,0 +1,490 @@
+"""The operator's engine: the cache, one work queue per controller, and the `apply` step that turns the
+controllers' pure Outcomes into API writes, Events and requeues.
+
+kopf (see `issuer.operator.app`) only feeds `observe()` with watch events; everything else happens here,
+without a task per object: a fixed pool of workers per controller and one timer heap for "look again at
+renewalTime". At start the cache is primed with one list per kind before any worker runs, so a restart
+never mistakes "not seen yet" for "missing" (200 valid Certificates mean 0 re-issuances after a restart).
+Errors become conditions and Events in the controllers; here, API errors are retried with back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import datetime as _dt
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from issuer import policies
+from issuer.api import constants as c
+from issuer.api import types as t
+from issuer.api.model import InvalidObject
+from issuer.controllers import certificaterequests, certificates, issuers, issuing, requestmanager
+from issuer.controllers import conditions as cond
+from issuer.kube import errors as kerr
+from issuer.kube import resources as res
+from issuer.kube.client import Client
+from issuer.operator import cache as cache_mod
+from issuer.operator.queue import Controller, RetryLater
+from issuer.pki import csr as csr_mod
+from issuer.pki import keys
+from issuer.pki.errors import PKIError
+from issuer.signers import base, dispatch
+
+log = logging.getLogger("issuer.operator")
+
+KIND_RESOURCES = {
+    cache_mod.CERTIFICATE: res.CERTIFICATES,
+    cache_mod.CERTIFICATE_REQUEST: res.CERTIFICATE_REQUESTS,
+    cache_mod.ISSUER: res.ISSUERS,
+    cache_mod.CLUSTER_ISSUER: res.CLUSTER_ISSUERS,
+    cache_mod.SECRET: res.SECRETS,
+}
+FAO_SELECTOR = f"{c.LABEL_FAO}=true"
+UNWATCHED_SECRET_RECHECK = 300.0  # issuers whose Secret we do not watch (no fao label) look again this often
+MAX_STEPS = 12  # decide/apply rounds in one reconcile before yielding
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    namespace: str | None = None  # namespaced mode: watch and act in this namespace only
+    cluster_resource_namespace: str = "cert-manager"
+    owner_reference: bool = False  # --enable-certificate-owner-ref
+    auto_approve: bool = True
+    workers: int = 5
+    backoff_min: _dt.timedelta = c.DEFAULT_BACKOFF_MIN
+    backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _ref(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    ref = {"apiVersion": obj.get("apiVersion", ""), "kind": obj.get("kind", ""), "name": meta.get("name", ""),
+           "uid": meta.get("uid", "")}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    return ref
+
+
+def _decode(data: Mapping[str, Any] | None) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for key, value in (data or {}).items():
+        try:
+            out[str(key)] = base64.b64decode(value or "", validate=True)
+        except (ValueError, TypeError):
+            out[str(key)] = b""
+    return out
+
+
+def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
+    """A merge patch replacing the status with `new` (keys gone from it are nulled), guarded by the RV."""
+    status: dict[str, Any] = dict(new)
+    for key in old:
+        if key not in status:
+            status[key] = None
+    return {"metadata": {"resourceVersion": resource_version}, "status": status}
+
+
+class Runtime:
+    def __init__(self, client: Client, options: Options, *, clock: Callable[[], _dt.datetime] = utcnow) -> None:
+        self.client = client
+        self.options = options
+        self.clock = clock
+        self.cache = cache_mod.Cache()
+        workers = options.workers
+        self.certificates = Controller("certificates", self._reconcile_certificate, workers=workers)
+        self.requests = Controller("certificaterequests", self._reconcile_request, workers=workers)
+        self.issuers = Controller("issuers", self._reconcile_issuer, workers=max(1, workers // 2))
+        self.controllers = [self.certificates, self.requests, self.issuers]
+        self.started = asyncio.Event()
+        self._cert_options = certificates.Options(
+            owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max
+        )
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Prime the cache with one list per kind, then start the workers on every object."""
+        ns = self.options.namespace
+        for kind, resource in KIND_RESOURCES.items():
+            if kind == cache_mod.CLUSTER_ISSUER and ns is not None:
+                continue
+            selector = FAO_SELECTOR if kind == cache_mod.SECRET else None
+            listed = await self.client.list(resource, None if kind == cache_mod.CLUSTER_ISSUER else ns,
+                                            label_selector=selector)
+            for obj in listed.items:
+                self.cache.upsert(kind, obj)
+        for ctl in self.controllers:
+            ctl.start()
+        for obj in list(self.cache.all(cache_mod.ISSUER)) + list(self.cache.all(cache_mod.CLUSTER_ISSUER)):
+            self._enqueue_issuer(obj)
+        for obj in self.cache.all(cache_mod.CERTIFICATE_REQUEST):
+            self.requests.queue.add(cache_mod.key_of(obj))
+        for obj in self.cache.all(cache_mod.CERTIFICATE):
+            self.certificates.queue.add(cache_mod.key_of(obj))
+        self.started.set()
+        log.info("started: %d certificates, %d requests, %d issuers, %d secrets in cache",
+                 self.cache.count(cache_mod.CERTIFICATE), self.cache.count(cache_mod.CERTIFICATE_REQUEST),
+                 self.cache.count(cache_mod.ISSUER) + self.cache.count(cache_mod.CLUSTER_ISSUER),
+                 self.cache.count(cache_mod.SECRET))
+
+    async def stop(self) -> None:
+        for ctl in self.controllers:
+            await ctl.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- watch events ---------------------------------------------------------------------------------
+    def observe(self, kind: str, event_type: str | None, obj: dict[str, Any]) -> None:
+        """A watch event from kopf (type None for objects of the initial listing)."""
+        if event_type == "DELETED":
+            self.cache.delete(kind, obj)
+        elif not self.cache.upsert(kind, obj):
+            return  # already known (our own write coming back, or a re-list)
+        self._notify(kind, obj)
+
+    def store(self, kind: str, obj: dict[str, Any], *, writer: tuple[str, Any] | None = None) -> None:
+        """Write-through of an object our own write returned; wakes the other controllers that care."""
+        if self.cache.upsert(kind, obj):
+            self._notify(kind, obj, writer=writer)
+
+    def _notify(self, kind: str, obj: Mapping[str, Any], *, writer: tuple[str, Any] | None = None) -> None:
+        """Queue every reconcile that depends on this object (except the writer's own)."""
+        if not self.started.is_set():
+            return  # start() enqueues everything once primed
+        ns, name = cache_mod.key_of(obj)
+        meta = obj.get("metadata") or {}
+        wake: list[tuple[Controller, Any]] = []
+        if kind == cache_mod.CERTIFICATE:
+            wake.append((self.certificates, (ns, name)))
+        elif kind == cache_mod.CERTIFICATE_REQUEST:
+            wake.append((self.requests, (ns, name)))
+            wake.extend((self.certificates, k) for k in self._owners(meta))
+        elif kind == cache_mod.SECRET:
+            wake.extend((self.certificates, k) for k in self._owners(meta))
+            sharing = self.cache.certificates_for_secret(ns, name)
+            wake.extend((self.certificates, cache_mod.key_of(crt)) for crt in sharing)
+            wake.extend((self.issuers, k) for k in self._issuers_of_secret(ns, name))
+        elif kind in (cache_mod.ISSUER, cache_mod.CLUSTER_ISSUER):
+            wake.append((self.issuers, (obj.get("kind") or c.ISSUER, ns, name)))
+        for ctl, key in wake:
+            if writer is None or (ctl.name, key) != writer:
+                ctl.queue.add(key)
+
+    @staticmethod
+    def _owners(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return [
+            (meta.get("namespace") or "", ref.get("name") or "")
+            for ref in meta.get("ownerReferences") or ()
+            if ref.get("kind") == c.CERTIFICATE and ref.get("controller")
+        ]
+
+    def _enqueue_issuer(self, obj: Mapping[str, Any]) -> None:
+        ns, name = cache_mod.key_of(obj)
+        self.issuers.queue.add((obj.get("kind") or c.ISSUER, ns, name))
+
+    def _issuers_of_secret(self, namespace: str, name: str) -> list[tuple[str, str, str]]:
+        out = []
+        for kind in (cache_mod.ISSUER, cache_mod.CLUSTER_ISSUER):
+            if kind == cache_mod.CLUSTER_ISSUER and namespace != self.options.cluster_resource_namespace:
+                continue
+            for obj in self.cache.all(kind, namespace if kind == cache_mod.ISSUER else ""):
+                if ((obj.get("spec") or {}).get("ca") or {}).get("secretName") == name:
+                    out.append((kind, *cache_mod.key_of(obj)))
+        return out
+
+    # -- shared helpers -------------------------------------------------------------------------------
+    async def secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """A Secret's data: from the cache when we watch it (fao label), else read from the API."""
+        cached = self.cache.get(cache_mod.SECRET, namespace, name)
+        if cached is not None:
+            return _decode(cached.get("data"))
+        obj = await self.client.get(res.SECRETS, name, namespace)
+        return None if obj is None else _decode(obj.get("data"))
+
+    async def _getter(self, wanted: list[tuple[str, str]]) -> base.SecretGetter:
+        found: dict[tuple[str, str], dict[str, bytes] | None] = {}
+        for ns, name in wanted:
+            if name and (ns, name) not in found:
+                found[(ns, name)] = await self.secret_data(ns, name)
+
+        def get(namespace: str, name: str) -> Mapping[str, bytes] | None:
+            return found.get((namespace, name))
+
+        return get
+
+    async def record(self, obj: Mapping[str, Any], component: str, events: list[tuple[str, str, str]]) -> None:
+        for type_, reason, message in events:
+            try:
+                await self.client.post_event(_ref(obj), type_, reason, message, component)
+            except kerr.KubeError as err:  # events are best effort; never fail a reconcile for one
+                log.debug("event %s on %s not recorded: %s", reason, _ref(obj).get("name"), err)
+
+    def _lookup_issuer(self, ref: t.IssuerRef, namespace: str) -> dict[str, Any] | None:
+        kind = ref.kind or c.ISSUER
+        if kind == c.CLUSTER_ISSUER:
+            return self.cache.get(cache_mod.CLUSTER_ISSUER, "", ref.name)
+        if kind == c.ISSUER:
+            return self.cache.get(cache_mod.ISSUER, namespace, ref.name)
+        return None
+
+    # -- Issuers --------------------------------------------------------------------------------------
+    async def _reconcile_issuer(self, key: Any) -> float | None:
+        kind, ns, name = key
+        obj = self.cache.get(kind, ns, name)
+        if obj is None:
+            return None
+        try:
+            issuer = t.parse_issuer(obj)
+        except InvalidObject as exc:
+            await self.record(obj, "cert-manager-issuers", [("Warning", c.REASON_ERR_INIT_ISSUER, exc.summary())])
+            return None
+        wanted: list[tuple[str, str]] = []
+        if issuer.spec.ca is not None:
+            wanted.append((base.resource_namespace(issuer, self.options.cluster_resource_namespace),
+                           issuer.spec.ca.secret_name))
+        getter = await self._getter(wanted)
+        now = self.clock()
+        setup = dispatch.setup(issuer, getter, self.options.cluster_resource_namespace, now)
+        if setup is None:
+            return None  # ACME issuers are set up by their own controller
+        status, events = issuers.decide(issuer, setup, now)
+        if status is not None:
+            was_ready = cond.is_true(issuer.status.conditions, c.COND_READY)
+            patch = _status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
+            updated = await self.client.patch_status(KIND_RESOURCES[kind], name, patch, ns or None)
+            self.store(kind, updated, writer=("issuers", key))
+            if setup.ready != was_ready or setup.ready:
+                for cr_key in self.cache.referencing_issuer(cache_mod.CERTIFICATE_REQUEST, kind, ns, name):
+                    self.requests.queue.add(cr_key)
+        await self.record(obj, f"cert-manager-{kind.lower()}s", events)
+        if issuer.spec.ca is not None:
+            secret_ns, secret_name = wanted[0]
+            if self.cache.get(cache_mod.SECRET, secret_ns, secret_name) is None:
+                return UNWATCHED_SECRET_RECHECK
+        return None
+
+    # -- CertificateRequests --------------------------------------------------------------------------
+    async def _reconcile_request(self, key: Any) -> float | None:
+        ns, name = key
+        obj = self.cache.get(cache_mod.CERTIFICATE_REQUEST, ns, name)
+        if obj is None:
+            return None
+        try:
+            cr = t.parse_certificate_request(obj)
+        except InvalidObject as exc:
+            log.warning("CertificateRequest %s/%s does not parse: %s", ns, name, exc.summary())
+            return None
+        if not certificaterequests.is_ours(cr):
+            return None
+        issuer_obj = self._lookup_issuer(cr.spec.issuer_ref, ns)
+        issuer: t.Issuer | None = None
+        if issuer_obj is not None:
+            try:
+                issuer = t.parse_issuer(issuer_obj)
+            except InvalidObject:
+                issuer = None
+        supported = issuer is None or dispatch.issuer_type(issuer) in ("selfSigned", "ca")
+        now = self.clock()
+        gate = certificaterequests.gate(cr, issuer, now, auto_approve=self.options.auto_approve,
+                                        issuer_supported=supported)
+        status, events = gate.status, list(gate.events)
+        if gate.sign and issuer is not None:
+            wanted = [(ns, cr.metadata.annotations.get(c.ANN_PRIVATE_KEY_SECRET_NAME, ""))]
+            if issuer.spec.ca is not None:
+                wanted.append((base.resource_namespace(issuer, self.options.cluster_resource_namespace),
+                               issuer.spec.ca.secret_name))
+            getter = await self._getter(wanted)
+            outcome = dispatch.sign(dataclasses.replace(cr, status=status), issuer, getter,
+                                    self.options.cluster_resource_namespace, now)
+            if outcome is not None:
+                status, more = certificaterequests.record(status, outcome, now)
+                events.extend(more)
+        if status != cr.status:
+            patch = _status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
+            updated = await self.client.patch_status(res.CERTIFICATE_REQUESTS, name, patch, ns)
+            self.store(cache_mod.CERTIFICATE_REQUEST, updated, writer=("certificaterequests", key))
+        await self.record(obj, "cert-manager-certificaterequests", events)
+        return gate.requeue_after.total_seconds() if gate.requeue_after else None
+
+    # -- Certificates ---------------------------------------------------------------------------------
+    def _certificate_snapshot(self, cert: t.Certificate) -> certificates.Snapshot:
+        ns = cert.metadata.namespace
+        secret_obj = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name)
+        secret = policies.SecretView.from_wire(secret_obj) if secret_obj is not None else None
+        requests: list[t.CertificateRequest] = []
+        for obj in self.cache.owned_by(cert.metadata.uid, cache_mod.CERTIFICATE_REQUEST):
+            try:
+                requests.append(t.parse_certificate_request(obj))
+            except InvalidObject:
+                continue
+        next_keys: list[certificates.NextKey] = []
+        for obj in self.cache.owned_by(cert.metadata.uid, cache_mod.SECRET):
+            meta = obj.get("metadata") or {}
+            if (meta.get("labels") or {}).get(c.LABEL_NEXT_PRIVATE_KEY) != "true" or meta.get("deletionTimestamp"):
+                continue
+            data = _decode(obj.get("data"))
+            try:
+                key: Any = keys.load(data.get(c.TLS_PRIVATE_KEY_KEY, b""))
+            except PKIError:
+                key = None
+            next_keys.append(certificates.NextKey(meta.get("name", ""), meta.get("uid", ""), key))
+        sharing: list[t.Certificate] = []
+        for obj in self.cache.certificates_for_secret(ns, cert.spec.secret_name):
+            try:
+                sharing.append(t.parse_certificate(obj))
+            except InvalidObject:
+                continue
+        return certificates.Snapshot(cert, secret, tuple(requests), tuple(next_keys), tuple(sharing))
+
+    async def _reconcile_certificate(self, key: Any) -> float | None:
+        ns, name = key
+        outcome: certificates.Outcome | None = None
+        for _ in range(MAX_STEPS):
+            obj = self.cache.get(cache_mod.CERTIFICATE, ns, name)
+            if obj is None:
+                return None
+            try:
+                cert = t.parse_certificate(obj)
+            except InvalidObject as exc:
+                await self._invalid_certificate(obj, exc)
+                return None
+            outcome = certificates.decide(self._certificate_snapshot(cert), self.clock(), self._cert_options)
+            await self._apply_certificate(obj, cert, outcome)
+            if not outcome.writes:
+                break
+        else:
+            log.warning("Certificate %s/%s still changing after %d steps; looking again shortly", ns, name, MAX_STEPS)
+            return 1.0
+        if outcome is not None and outcome.requeue_after is not None:
+            return outcome.requeue_after.total_seconds()
+        return None
+
+    async def _invalid_certificate(self, obj: dict[str, Any], exc: InvalidObject) -> None:
+        message = "Certificate spec is invalid: " + "; ".join(str(v) for v in exc.violations[:5])
+        status = dict(obj.get("status") or {})
+        old_conditions = [x for x in status.get("conditions") or [] if isinstance(x, dict)]
+        ready = next((x for x in old_conditions if x.get("type") == c.COND_READY), None)
+        if ready is not None and ready.get("message") == message:
+            return
+        now = cond.rfc3339(self.clock())
+        new_ready = {"type": c.COND_READY, "status": c.FALSE, "reason": certificates.REASON_INVALID_SPEC,
+                     "message": message, "lastTransitionTime": now,
+                     "observedGeneration": (obj.get("metadata") or {}).get("generation")}
+        patch = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                 "status": {"conditions": [x for x in old_conditions if x.get("type") != c.COND_READY] + [new_ready]}}
+        updated = await self.client.patch_status(res.CERTIFICATES, obj["metadata"]["name"], patch,
+                                                 obj["metadata"]["namespace"])
+        self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", cache_mod.key_of(obj)))
+        await self.record(obj, "cert-manager-certificates", [("Warning", certificates.REASON_INVALID_SPEC, message)])
+
+    async def _apply_certificate(self, obj: dict[str, Any], cert: t.Certificate, out: certificates.Outcome) -> None:
+        ns = cert.metadata.namespace
+        for item in out.delete:
+            resource = res.SECRETS if item.kind == "Secret" else res.CERTIFICATE_REQUESTS
+            kind = cache_mod.SECRET if item.kind == "Secret" else cache_mod.CERTIFICATE_REQUEST
+            try:
+                await self.client.delete(resource, item.name, ns, uid=item.uid or None)
+            except kerr.NotFound:
+                pass
+            except kerr.Conflict:  # the uid precondition failed: another object took the name
+                pass
+            self.cache.delete(kind, {"metadata": {"namespace": ns, "name": item.name}})
+        if out.create_key is not None:
+            await self._create_next_key(cert, out.create_key)
+        if out.create_request is not None:
+            await self._create_request(cert, out.create_request)
+        if out.write_secret is not None:
+            await self._write_secret(cert, out.write_secret)
+        if out.status is not None:
+            fresh = self.cache.get(cache_mod.CERTIFICATE, ns, cert.metadata.name) or obj
+            patch = _status_patch(fresh.get("status") or {}, out.status.to_wire(), fresh["metadata"]["resourceVersion"])
+            updated = await self.client.patch_status(res.CERTIFICATES, cert.metadata.name, patch, ns)
+            self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", (ns, cert.metadata.name)))
+        await self.record(obj, "cert-manager-certificates", out.events)
+
+    async def _create_next_key(self, cert: t.Certificate, step: certificates.CreateKey) -> None:
+        if step.reuse_from_secret:
+            data = await self.secret_data(cert.metadata.namespace, cert.spec.secret_name) or {}
+            key = keys.load(data.get(c.TLS_PRIVATE_KEY_KEY, b""))
+        else:
+            key = await asyncio.to_thread(keys.generate, step.private_key)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "generateName": f"{cert.metadata.name}-",
+                "namespace": cert.metadata.namespace,
+                "labels": {c.LABEL_NEXT_PRIVATE_KEY: "true", c.LABEL_FAO: "true"},
+                "ownerReferences": [requestmanager.owner_reference(cert)],
+            },
+            "type": "Opaque",
+            "data": {c.TLS_PRIVATE_KEY_KEY: base64.b64encode(keys.encode(key, c.PKCS8)).decode("ascii")},
+        }
+        created = await self.client.create(res.SECRETS, body, cert.metadata.namespace)
+        self.store(cache_mod.SECRET, created, writer=("certificates", (cert.metadata.namespace, cert.metadata.name)))
+        name = created["metadata"]["name"]
+        if step.reuse_from_secret:
+            message = f'Reusing private key stored in existing Secret resource "{cert.spec.secret_name}"'
+            await self.record(_cert_ref(cert), "cert-manager-certificates", [("Normal", "Reused", message)])
+        else:
+            message = f'Stored new private key in temporary Secret resource "{name}"'
+            await self.record(_cert_ref(cert), "cert-manager-certificates", [("Normal", "Generated", message)])
+
+    async def _create_request(self, cert: t.Certificate, step: certificates.CreateRequest) -> None:
+        data = await self.secret_data(cert.metadata.namespace, step.key_secret_name) or {}
+        key = keys.load(data.get(c.TLS_PRIVATE_KEY_KEY, b""))
+        csr_pem = csr_mod.pem_bytes(csr_mod.build(cert.spec, key))
+        body = requestmanager.build_request(cert, csr_pem, step.revision, step.key_secret_name)
+        try:
+            created: dict[str, Any] | None = await self.client.create(
+                res.CERTIFICATE_REQUESTS, body, cert.metadata.namespace
+            )
+        except kerr.AlreadyExists:
+            # Made by an earlier run that had not seen it yet; read it so the next step sees it.
+            created = await self.client.get(res.CERTIFICATE_REQUESTS, body["metadata"]["name"],
+                                            cert.metadata.namespace)
+        if created is None:
+            raise RetryLater(0.5, "CertificateRequest name taken and gone")
+        self.store(cache_mod.CERTIFICATE_REQUEST, created,
+                   writer=("certificates", (cert.metadata.namespace, cert.metadata.name)))
+
+    async def _write_secret(self, cert: t.Certificate, step: certificates.WriteSecret) -> None:
+        ns = cert.metadata.namespace
+        existing = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name)
+        if existing is None:
+            existing = await self.client.get(res.SECRETS, cert.spec.secret_name, ns)
+        source = step.key_secret_name or cert.spec.secret_name
+        key_data = await self.secret_data(ns, source) or {}
+        key = keys.load(key_data.get(c.TLS_PRIVATE_KEY_KEY, b""))
+        wanted = []
+        stores = cert.spec.keystores
+        for store in (stores.jks if stores else None, stores.pkcs12 if stores else None):
+            if store is not None and store.create and store.password_secret_ref is not None:
+                wanted.append((ns, store.password_secret_ref.name))
+        getter = await self._getter(wanted)
+        try:
+            passwords = issuing.resolve_keystore_passwords(cert.spec, ns, getter)
+        except issuing.KeystorePasswordError as err:
+            await self.record(_cert_ref(cert), "cert-manager-certificates",
+                              [("Warning", issuing.REASON_KEYSTORE_PASSWORD_SECRET_NOT_FOUND, str(err))])
+            raise RetryLater(60.0, str(err)) from None
+        request = step.request
+        body = issuing.secret_body(
+            cert, request.spec.issuer_ref, request.status.certificate, request.status.ca, key, passwords,
+            existing_type=(existing or {}).get("type"), owner_reference=self.options.owner_reference,
+        )
+        written = await self.client.apply(res.SECRETS, body, ns, field_manager=issuing.FIELD_MANAGER, force=True)
+        self.store(cache_mod.SECRET, written, writer=("certificates", (ns, cert.metadata.name)))
+
+
+def _cert_ref(cert: t.Certificate) -> dict[str, Any]:
+    return {"apiVersion": c.API_VERSION, "kind": c.CERTIFICATE,
+            "metadata": {"name": cert.metadata.name, "namespace": cert.metadata.namespace, "uid": cert.metadata.uid}}

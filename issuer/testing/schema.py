@@ -419,12 +419,21 @@ def validate(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | 
     ``x-kubernetes-list-type`` set/map uniqueness, oneOf/anyOf/allOf/not, and CEL
     ``x-kubernetes-validations``. ``old`` is the stored object on updates: it binds ``oldSelf`` for
     transition rules (rules that use ``oldSelf`` are skipped on create unless ``optionalOldSelf``).
-    Messages follow kube-apiserver's wording. apiVersion/kind/metadata at the root are not checked
-    here (the server validates ObjectMeta itself).
+    Messages follow kube-apiserver's wording, and as there all schema errors come before the CEL
+    errors. apiVersion/kind/metadata at the root are not checked here (the server validates
+    ObjectMeta itself). Schema dicts are treated as immutable: per-node facts are cached by identity.
     """
-    causes: list[Cause] = []
+    causes = _Causes()
     _validate_node(obj, schema, "", causes, _MISSING if old is None else old, root=True)
-    return causes
+    return [*causes, *causes.cel]
+
+
+class _Causes(list[Cause]):
+    """The causes of one validation: schema errors in the list itself, CEL errors in ``cel``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cel: list[Cause] = []
 
 
 class _Missing:
@@ -478,6 +487,10 @@ def _validate_node(
             Cause(NOT_SUPPORTED, f"Unsupported value: {_go_value(value)}: supported values: {supported}", path)
         )
 
+    if cel and schema.get("x-kubernetes-validations"):
+        # kube reports every schema error first, then the CEL errors in pre-order
+        _cel_hook(value, schema, path, causes.cel if isinstance(causes, _Causes) else causes, old)
+
     if isinstance(value, dict):
         _validate_object(value, schema, path, causes, old, root=root, cel=cel)
     elif isinstance(value, list):
@@ -489,9 +502,6 @@ def _validate_node(
 
     if "allOf" in schema or "anyOf" in schema or "oneOf" in schema or "not" in schema:
         _validate_combinators(value, schema, path, causes)
-
-    if cel and schema.get("x-kubernetes-validations"):
-        _cel_hook(value, schema, path, causes, old)
 
 
 def _in_body(path: str) -> str:

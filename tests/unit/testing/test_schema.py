@@ -1305,3 +1305,25 @@ def test_any_schema_and_value_are_handled_without_crashing(node: dict[str, Any],
     for cause in schema.validate(body, sch, old=previous):
         assert cause.reason.startswith("FieldValue")
         assert cause.field.startswith("spec")
+
+
+def test_schema_errors_come_before_cel_errors_which_come_parent_first() -> None:
+    sch = cel_spec(
+        {"rule": "false", "message": "spec rule"},
+        name={
+            "type": "string",
+            "maxLength": 2,
+            "x-kubernetes-validations": [{"rule": "false", "message": "name rule"}],
+        },
+        replicas={"type": "integer", "minimum": 1},
+    )
+    assert schema.validate(obj({"name": "abc", "replicas": 0}), sch) == [
+        Cause("FieldValueTooLong", "Too long: may not be more than 2 bytes", "spec.name"),
+        Cause(
+            "FieldValueInvalid",
+            "Invalid value: 0: spec.replicas in body should be greater than or equal to 1",
+            "spec.replicas",
+        ),
+        Cause("FieldValueInvalid", 'Invalid value: "object": spec rule', "spec"),
+        Cause("FieldValueInvalid", 'Invalid value: "string": name rule', "spec.name"),
+    ]

@@ -17,7 +17,6 @@ import kopf
 
 from issuer.api import constants as c
 from issuer.kube import config as kube_config
-from issuer.kube import credentials
 from issuer.kube.client import Client
 from issuer.operator import cache as cache_mod
 from issuer.operator.runtime import FAO_SELECTOR, Options, Runtime
@@ -33,7 +32,7 @@ WATCHED = (
 )
 
 
-def build_registry(runtime: Runtime, kubeconfig: str | None = None) -> kopf.OperatorRegistry:
+def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
@@ -58,7 +57,7 @@ def build_registry(runtime: Runtime, kubeconfig: str | None = None) -> kopf.Oper
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
-        settings = credentials.connection_settings(kubeconfig)
+        settings = runtime.client.config.connection_settings()
         return kopf.ConnectionInfo(**settings, scheme="Bearer" if settings.get("token") else None)
 
     for group, version, plural, kind in WATCHED:
@@ -82,7 +81,7 @@ async def run(options: Options, *, kubeconfig: str | None = None, stop: asyncio.
     cluster = kube_config.load(kubeconfig)
     async with Client(cluster, pool_limit=max(16, options.workers * 4)) as client:
         runtime = Runtime(client, options)
-        registry = build_registry(runtime, kubeconfig)
+        registry = build_registry(runtime)
         namespaces = [options.namespace] if options.namespace else []
         await kopf.operator(
             registry=registry,

@@ -1512,9 +1512,9 @@ def _literal(token: Any) -> Any:
     kind = token.type
     text = str(token)
     if kind == "INT_LIT":
-        return _checked(int(text, 0) if "x" not in text.lower() else int(text, 16))
+        return _checked(int(text, 10) if "x" not in text.lower() else int(text, 16))
     if kind == "UINT_LIT":
-        return int(text[:-1], 0) if "x" not in text.lower() else int(text[:-1], 16)
+        return int(text[:-1], 10) if "x" not in text.lower() else int(text[:-1], 16)
     if kind == "FLOAT_LIT":
         return float(text)
     if kind in ("STRING_LIT", "MLSTRING_LIT"):

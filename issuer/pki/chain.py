@@ -31,7 +31,7 @@ def _load_der(der: bytes, what: str) -> x509.Certificate:
             _ = cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc
             # public_key() is not touched: like Go, a certificate with an unknown key algorithm still loads
             # (a foreign root in a bundle must not spoil it); public_key() below refuses it where it matters.
-    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+    except pem.PARSE_ERRORS:
         raise PKIError(f"{what} contains a PEM CERTIFICATE block that is not a valid X.509 certificate") from None
     return cert
 

@@ -74,7 +74,7 @@ def load(data: bytes) -> x509.CertificateSigningRequest:
             _ = csr.subject.rfc4514_string(), list(csr.extensions), csr.attributes
             public_key = csr.public_key()
             valid = csr.is_signature_valid
-    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+    except pem.PARSE_ERRORS:
         raise PKIError("certificate request is not a valid PKCS#10 CSR") from None
     if not keys.algorithm_of(public_key):
         raise PKIError(f"certificate request has an unsupported public key type ({type(public_key).__name__})")

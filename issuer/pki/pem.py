@@ -11,7 +11,20 @@ import base64
 import binascii
 import re
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from issuer.pki.errors import PKIError
+
+# What cryptography raises for malformed DER (InvalidVersion and friends are not ValueErrors).
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 
 _BLOCK = re.compile(
     rb"-----BEGIN ([^\r\n-]*)-----[ \t]*\r?\n(.*?)-----END ([^\r\n-]*)-----",

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,16 +32,50 @@ def framed(kind: str, body: bytes) -> bytes:
     return f"-----BEGIN {kind}-----\n".encode() + base64.encodebytes(body) + f"-----END {kind}-----\n".encode()
 
 
+_CA_KEY = cached_key("ECDSA", 256, 40)
+_CA = self_signed(t.CertificateSpec(common_name="CA", is_ca=True), _CA_KEY)
+_CA_PEM, _CA_KEY_PEM = _CA.cert_pem_chain, keys.encode(_CA_KEY)
+
+_RICH_SPEC = t.CertificateSpec(
+    common_name="fuzz",
+    dns_names=("a.example",),
+    ip_addresses=("10.0.0.1",),
+    uris=("spiffe://td/x",),
+    email_addresses=("a@example",),
+    other_names=(t.OtherName(oid="1.3.6.1.4.1.311.20.2.3", utf8_value="u@x"),),
+    usages=("server auth", "digital signature"),
+    is_ca=True,
+    name_constraints=t.NameConstraints(permitted=t.NameConstraintItem(dns_domains=("example",))),
+)
+_SEEDS = {
+    "CERTIFICATE": _CA.leaf.public_bytes(serialization.Encoding.DER),
+    "CERTIFICATE REQUEST": csr.build(_RICH_SPEC, _CA_KEY).public_bytes(serialization.Encoding.DER),
+    "PRIVATE KEY": keys.der(_CA_KEY),
+    "EC PRIVATE KEY": keys.der(_CA_KEY, "PKCS1"),
+}
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A valid DER document of some type with a few bytes changed, or truncated: deep parser paths."""
+    kind = draw(st.sampled_from(sorted(_SEEDS)))
+    der = bytearray(_SEEDS[kind])
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(der) - 1))
+        der[at] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        der = der[: draw(st.integers(0, len(der)))]
+    return framed(kind, bytes(der))
+
+
 inputs = st.one_of(
     st.binary(max_size=2048),
     st.builds(framed, st.sampled_from(PEM_TYPES), st.binary(max_size=2048)),
     # a valid DER prefix with random tail: reaches deeper into the ASN.1 parsers
     st.builds(lambda kind, body: framed(kind, b"\x30\x82" + body), st.sampled_from(PEM_TYPES), st.binary(max_size=512)),
+    mutated(),
 )
 
-_CA_KEY = cached_key("ECDSA", 256, 40)
-_CA = self_signed(t.CertificateSpec(common_name="CA", is_ca=True), _CA_KEY)
-_CA_PEM, _CA_KEY_PEM = _CA.cert_pem_chain, keys.encode(_CA_KEY)
 
 LOADERS: dict[str, Callable[[bytes], object]] = {
     "keys.load": keys.load,

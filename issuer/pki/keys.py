@@ -12,7 +12,6 @@ from __future__ import annotations
 import warnings
 from typing import TypeAlias
 
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -83,7 +82,7 @@ def load(data: bytes) -> PrivateKey:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             key = serialization.load_der_private_key(body, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except pem.PARSE_ERRORS:
         raise PKIError(f"private key is not a valid {_LOADERS[kind]} key") from None
     if kind == "RSA PRIVATE KEY" and not isinstance(key, rsa.RSAPrivateKey):
         raise PKIError("PEM block says RSA PRIVATE KEY but holds another key type")

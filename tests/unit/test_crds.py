@@ -931,29 +931,38 @@ def _no_evaluation_errors(causes: list[kube_schema.Cause]) -> None:
     assert broken == []
 
 
-_SECRET_REF = _subset({"name": _TEXT, "key": _TEXT})
-_CERT_SPEC = _subset({
-    "secretName": _TEXT, "commonName": _TEXT, "literalSubject": st.sampled_from(["", "CN=a", "O=b", "cn = x"]),
+def _one_of(*values: Any) -> st.SearchStrategy[Any]:
+    return st.sampled_from(values)
+
+
+# Values stay within enums and required fields are present: kube evaluates no rule at all once the
+# schema finds such a blocking error, so objects with one would prove nothing here.
+_SECRET_REF = st.fixed_dictionaries({"name": _TEXT}, optional={"key": _TEXT})
+_CERT_SPEC = st.fixed_dictionaries({
+    "secretName": _one_of("a-tls", "Bad_Name"),
+    "issuerRef": st.fixed_dictionaries({"name": _TEXT}, optional={"kind": _TEXT, "group": _TEXT}),
+}, optional={
+    "commonName": _TEXT, "literalSubject": _one_of("", "CN=a", "O=b", "cn = x"),
     "dnsNames": st.lists(_TEXT, max_size=2), "ipAddresses": st.lists(_TEXT, max_size=2),
     "uris": st.lists(_TEXT, max_size=1), "emailAddresses": st.lists(_TEXT, max_size=1),
     "otherNames": st.lists(_subset({"oid": _TEXT, "utf8Value": _TEXT}), max_size=2),
     "subject": _subset({"organizations": st.lists(_TEXT, max_size=1), "serialNumber": _TEXT}),
     "duration": _DURATIONS, "renewBefore": _DURATIONS, "renewBeforePercentage": st.integers(-200, 200),
-    "renewal": _subset({"policy": _TEXT, "windows": st.lists(
-        _subset({"cron": st.sampled_from(["0 2 * * *", "@daily", "x"]), "windowDuration": _DURATIONS}),
+    "renewal": st.fixed_dictionaries({"policy": _one_of("RenewBefore", "Disabled")}, optional={"windows": st.lists(
+        st.fixed_dictionaries({"cron": _one_of("0 2 * * *", "@daily", "x"), "windowDuration": _one_of("1h", "x")}),
         max_size=2)}),
-    "issuerRef": _subset({"name": _TEXT, "kind": _TEXT, "group": _TEXT}),
-    "isCA": st.booleans(), "usages": st.lists(st.sampled_from(["server auth", "bogus"]), max_size=2),
-    "privateKey": _subset({"algorithm": _TEXT, "size": _SMALL_INT, "encoding": _TEXT}),
-    "signatureAlgorithm": st.sampled_from(["SHA256WithRSA", "PureEd25519", "ECDSAWithSHA512", "x"]),
-    "keystores": _subset({"jks": _subset({"create": st.booleans(), "password": _TEXT,
-                                          "passwordSecretRef": _SECRET_REF}),
-                          "pkcs12": _subset({"create": st.booleans(), "password": _TEXT,
-                                             "passwordSecretRef": _SECRET_REF})}),
+    "isCA": st.booleans(), "usages": st.lists(_one_of("server auth", "cert sign"), max_size=2),
+    "privateKey": _subset({"algorithm": _one_of("RSA", "ECDSA", "Ed25519"), "size": _SMALL_INT,
+                           "encoding": _one_of("PKCS1", "PKCS8")}),
+    "signatureAlgorithm": _one_of("SHA256WithRSA", "PureEd25519", "ECDSAWithSHA512"),
+    "keystores": _subset({"jks": st.fixed_dictionaries({"create": st.booleans()}, optional={
+                              "password": _TEXT, "passwordSecretRef": _SECRET_REF}),
+                          "pkcs12": st.fixed_dictionaries({"create": st.booleans()}, optional={
+                              "password": _TEXT, "passwordSecretRef": _SECRET_REF})}),
     "revisionHistoryLimit": _SMALL_INT,
-    "additionalOutputFormats": st.lists(_subset({"type": st.sampled_from(["DER", "CombinedPEM", "x"])}), max_size=3),
+    "additionalOutputFormats": st.lists(st.fixed_dictionaries({"type": _one_of("DER", "CombinedPEM")}), max_size=3),
     "nameConstraints": _subset({"critical": st.booleans(), "permitted": _subset({"dnsDomains": st.lists(_TEXT)}),
-                                "excluded": _subset({"ipRanges": st.lists(st.sampled_from(["10.0.0.0/8", "x"]))})}),
+                                "excluded": _subset({"ipRanges": st.lists(_one_of("10.0.0.0/8", "x"))})}),
     "secretTemplate": _subset({"annotations": st.dictionaries(_TEXT, _TEXT, max_size=2)}),
 })
 
@@ -967,16 +976,18 @@ def test_certificate_rules_never_fail_to_evaluate(spec: dict[str, Any], old_spec
 
 
 _DNS01 = _subset({
-    "cnameStrategy": _TEXT,
+    "cnameStrategy": _one_of("None", "Follow"),
     "cloudflare": _subset({"email": _TEXT, "apiKeySecretRef": _SECRET_REF, "apiTokenSecretRef": _SECRET_REF}),
     "route53": _subset({"accessKeyID": _TEXT, "accessKeyIDSecretRef": _SECRET_REF}),
-    "azureDNS": _subset({"clientID": _TEXT, "tenantID": _TEXT, "clientSecretSecretRef": _SECRET_REF,
-                         "managedIdentity": _subset({"clientID": _TEXT, "resourceID": _TEXT, "tenantID": _TEXT})}),
-    "rfc2136": _subset({"nameserver": _TEXT, "tsigKeyName": _TEXT, "tsigAlgorithm": _TEXT,
-                        "tsigSecretSecretRef": _SECRET_REF}),
-    "webhook": _subset({"groupName": _TEXT, "solverName": _TEXT}),
-    "acmeDNS": _subset({"host": _TEXT, "accountSecretRef": _SECRET_REF}),
-    "akamai": st.just({}), "cloudDNS": st.just({}), "digitalocean": st.just({}),
+    "azureDNS": st.fixed_dictionaries({"subscriptionID": _TEXT, "resourceGroupName": _TEXT}, optional={
+        "clientID": _TEXT, "tenantID": _TEXT, "clientSecretSecretRef": _SECRET_REF,
+        "managedIdentity": _subset({"clientID": _TEXT, "resourceID": _TEXT, "tenantID": _TEXT})}),
+    "rfc2136": st.fixed_dictionaries({"nameserver": _one_of("10.0.0.16", "[::1]:53", "::1", "")}, optional={
+        "tsigKeyName": _TEXT, "tsigAlgorithm": _one_of("", "hmacsha1", "HMACMD5", "x"),
+        "tsigSecretSecretRef": _SECRET_REF}),
+    "webhook": st.fixed_dictionaries({"groupName": _TEXT, "solverName": _TEXT}),
+    "acmeDNS": st.fixed_dictionaries({"host": _TEXT, "accountSecretRef": _SECRET_REF}),
+    "digitalocean": st.fixed_dictionaries({"tokenSecretRef": _SECRET_REF}),
 })
 _HTTP01 = _subset({
     "ingress": _subset({"class": _TEXT, "ingressClassName": _TEXT, "name": _TEXT, "serviceType": _TEXT}),
@@ -986,15 +997,16 @@ _HTTP01 = _subset({
 _ISSUER_SPEC = _subset({
     "acme": _subset({
         "server": _TEXT, "privateKeySecretRef": _SECRET_REF, "skipTLSVerify": st.booleans(),
-        "caBundle": st.sampled_from(["", "YQ=="]), "preferredChain": _TEXT,
+        "caBundle": _one_of("", "YQ=="), "preferredChain": _TEXT,
         "externalAccountBinding": _subset({"keyID": _TEXT, "keySecretRef": _SECRET_REF}),
         "solvers": st.lists(_subset({"http01": _HTTP01, "dns01": _DNS01, "waitInsteadOfSelfCheck": _DURATIONS}),
                             max_size=2),
     }),
-    "ca": _subset({"secretName": _TEXT, "ocspServers": st.lists(_TEXT, max_size=2)}),
+    "ca": st.fixed_dictionaries({"secretName": _TEXT}, optional={"ocspServers": st.lists(_TEXT, max_size=2)}),
     "selfSigned": st.just({}),
-    "vault": _subset({"server": _TEXT, "caBundle": st.sampled_from(["", "YQ=="]), "caBundleSecretRef": _SECRET_REF}),
-    "venafi": _subset({"zone": _TEXT, "tpp": st.just({}), "cloud": st.just({})}),
+    "vault": st.fixed_dictionaries({"server": _TEXT, "path": _TEXT, "auth": st.just({})}, optional={
+        "caBundle": _one_of("", "YQ=="), "caBundleSecretRef": _SECRET_REF}),
+    "venafi": st.fixed_dictionaries({"zone": _TEXT}, optional={"tpp": st.just({}), "cloud": st.just({})}),
 })
 
 

@@ -103,8 +103,8 @@ def test_loaders_raise_only_pki_error(name: str, data: bytes) -> None:
 @settings(max_examples=150, deadline=None)
 @given(data=inputs)
 def test_check_against_request_spec_never_raises(data: bytes) -> None:
-    problems = csr.check_against_request_spec(data, t.CertificateRequestSpec())
-    assert problems and problems[0].startswith("spec.request: failed to decode csr: ")
+    problems = csr.check_against_request_spec(data, t.CertificateRequestSpec(usages=("server auth",)))
+    assert all(p.startswith("spec.request: ") and "\n" not in p for p in problems)
 
 
 @settings(max_examples=300, deadline=None)

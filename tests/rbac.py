@@ -1,0 +1,91 @@
+"""RBAC rules of rendered manifests as sets, so tests can compare what the controller is granted with what
+it uses. `granted_rules(rendered)` flattens the (Cluster)Roles bound to the controller's ServiceAccount
+into (apiGroup, resource, verb) triples, subresources spelled `certificates/status`; `role_rules` does the
+same for one named role; `allows` honours the `*` wildcards RBAC permits. Input is the multi-document
+YAML of `kubectl kustomize manifests/`. Used by tests/apiserver/test_manifests.py and later by tests
+that record the verbs the operator actually sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+Rule = tuple[str, str, str]
+"""(apiGroup, resource[/subresource], verb); the core group is ""."""
+
+ROLE_KINDS = ("Role", "ClusterRole")
+BINDING_KINDS = ("RoleBinding", "ClusterRoleBinding")
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the CRDs make the stream ~6000 lines
+
+
+def documents(rendered_yaml: str) -> list[dict[str, Any]]:
+    """The non-empty YAML documents of a rendered manifest stream."""
+    return [doc for doc in yaml.load_all(rendered_yaml, Loader=_Loader) if doc]
+
+
+def flatten(rules: Iterable[Mapping[str, Any]]) -> set[Rule]:
+    """The (group, resource, verb) triples of a list of PolicyRules (resourceNames are not kept; rules
+    with only nonResourceURLs give nothing)."""
+    out: set[Rule] = set()
+    for rule in rules:
+        for group in rule.get("apiGroups") or []:
+            for resource in rule.get("resources") or []:
+                for verb in rule.get("verbs") or []:
+                    out.add((str(group), str(resource), str(verb)))
+    return out
+
+
+def role_rules(rendered_yaml: str, kind: str, name: str, namespace: str | None = None) -> set[Rule]:
+    """The triples of one Role or ClusterRole; KeyError if it is not in the manifests."""
+    for doc in documents(rendered_yaml):
+        meta = doc.get("metadata") or {}
+        if (
+            doc.get("kind") == kind
+            and meta.get("name") == name
+            and (namespace is None or meta.get("namespace") == namespace)
+        ):
+            return flatten(doc.get("rules") or [])
+    raise KeyError(f"{kind} {name} is not in the rendered manifests")
+
+
+def granted_rules(rendered_yaml: str, service_account: str = "issuer", namespace: str | None = None) -> set[Rule]:
+    """Everything granted to ServiceAccount `service_account` (in `namespace`, or any namespace) through
+    the RoleBindings and ClusterRoleBindings in the manifests. Namespace scoping of RoleBindings is
+    flattened away: a rule granted only in one namespace still shows up."""
+    docs = documents(rendered_yaml)
+    roles: dict[tuple[str, str | None, str], list[Mapping[str, Any]]] = {}
+    for doc in docs:
+        if doc.get("kind") in ROLE_KINDS:
+            meta = doc.get("metadata") or {}
+            scope = meta.get("namespace") if doc["kind"] == "Role" else None
+            roles[(doc["kind"], scope, meta.get("name", ""))] = doc.get("rules") or []
+    out: set[Rule] = set()
+    for doc in docs:
+        if doc.get("kind") not in BINDING_KINDS:
+            continue
+        if not any(
+            subject.get("kind") == "ServiceAccount"
+            and subject.get("name") == service_account
+            and (namespace is None or subject.get("namespace") == namespace)
+            for subject in doc.get("subjects") or []
+        ):
+            continue
+        ref = doc.get("roleRef") or {}
+        scope = (doc.get("metadata") or {}).get("namespace") if ref.get("kind") == "Role" else None
+        key = (str(ref.get("kind", "")), scope, str(ref.get("name", "")))
+        if key not in roles:
+            raise KeyError(
+                f"{doc['kind']} {doc['metadata']['name']} refers to {key[0]} {key[2]}, which the "
+                f"manifests do not define"
+            )
+        out |= flatten(roles[key])
+    return out
+
+
+def allows(rules: Iterable[Rule], group: str, resource: str, verb: str) -> bool:
+    """Whether the triples permit `verb` on `group`/`resource`, with RBAC's `*` wildcards."""
+    return any(g in ("*", group) and r in ("*", resource) and v in ("*", verb) for g, r, v in rules)

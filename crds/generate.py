@@ -779,7 +779,9 @@ def certificate_spec() -> Schema:
     eff_duration = f"({duration_ok} ? {cel_duration(dur)} : duration('2160h'))"
     rb_ok = f"has(self.renewBefore) && {valid_duration('self.renewBefore')}"
     rb = cel_duration("self.renewBefore")
-    # webhook: renewBefore := duration * (100 - pct) / 100 (the quirk is kept), in milliseconds here
+    # webhook: renewBefore := duration * (100 - pct) / 100 (the quirk is kept), in milliseconds here; like
+    # the webhook's ValidateDuration it only runs when duration or renewBefore is set
+    duration_checked = "(has(self.duration) || has(self.renewBefore))"
     pct_rb = f"({eff_duration}.getMilliseconds() * (100 - self.renewBeforePercentage) / 100)"
     literal_cn = f"(has(self.literalSubject) && self.literalSubject.matches(r'{LITERAL_CN_RE}'))"
     sans = " || ".join(
@@ -999,10 +1001,10 @@ def certificate_spec() -> Schema:
         rule(f"!({rb_ok}) || {rb} >= duration('5m')", "certificate renewBefore must be greater than 5m0s",
              ".renewBefore"),
         renew_before_below_duration,
-        rule(f"!has(self.renewBeforePercentage) || {pct_rb} >= 300000",
+        rule(f"!has(self.renewBeforePercentage) || !{duration_checked} || {pct_rb} >= 300000",
              "certificate renewBeforePercentage must result in a renewBefore greater than 5m0s",
              ".renewBeforePercentage"),
-        rule(f"!has(self.renewBeforePercentage) || {pct_rb} < {eff_duration}.getMilliseconds()",
+        rule(f"!has(self.renewBeforePercentage) || !{duration_checked} || {pct_rb} < {eff_duration}.getMilliseconds()",
              "certificate renewBeforePercentage must result in a renewBefore less than duration",
              ".renewBeforePercentage"),
         *sig_rules,

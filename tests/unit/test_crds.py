@@ -628,14 +628,16 @@ CASES: dict[str, Case] = {
         _cert(renewBefore="10m", renewBeforePercentage=10), None,
         [("spec.renewBefore", "renewBefore and renewBeforePercentage are mutually exclusive"),
          ("spec.renewBeforePercentage", "renewBefore and renewBeforePercentage are mutually exclusive")]),
-    "renewBeforePercentage 25 of the default duration is accepted": (_cert(renewBeforePercentage=25), None, []),
+    "renewBeforePercentage 25 of 2160h is accepted": (_cert(duration="2160h", renewBeforePercentage=25), None, []),
     "renewBeforePercentage 100 leaves no renewBefore by the webhook formula": (
-        _cert(renewBeforePercentage=100), None,
+        _cert(duration="2160h", renewBeforePercentage=100), None,
         [("spec.renewBeforePercentage",
           "certificate renewBeforePercentage must result in a renewBefore greater than 5m0s")]),
     "renewBeforePercentage 0 equals the duration by the webhook formula": (
-        _cert(renewBeforePercentage=0), None,
+        _cert(duration="720h", renewBeforePercentage=0), None,
         [("spec.renewBeforePercentage", "certificate renewBeforePercentage must result in a renewBefore less than")]),
+    "renewBeforePercentage without duration or renewBefore is not checked (webhook quirk)": (
+        _cert(renewBeforePercentage=100), None, []),
     "renewBeforePercentage 95 of 1h leaves 3m by the webhook formula": (
         _cert(duration="1h", renewBeforePercentage=95), None, [("spec.renewBeforePercentage", "greater than 5m0s")]),
     "commonName of 65 characters is rejected": (

@@ -6,6 +6,18 @@ The solver and issuer schemas are shared by three CRDs, hence a generator rather
 
 Run ``python crds/generate.py`` after an edit; tests/unit/test_crds.py fails when the committed YAML and
 this file disagree. Nothing imports this module at run time.
+
+Webhook checks that CEL in a CRD cannot make, so the operator (issuer.api validation) must make them:
+literalSubject must parse as RFC 4514 with known attribute types and a CN of at most 64 characters (CEL
+only notices whether it has a CN, for the "at least one name" rule); emailAddresses must be bare RFC 5322
+addresses; secretTemplate labels and annotations must be valid Kubernetes metadata; renewal window
+timezones must be IANA names and cron expressions must parse (CEL checks the five-field shape); a
+CertificateRequest's CSR must decode and agree with isCA/usages, its username/uid/groups/extra must be the
+requester's, its cert-manager.io/ and acme.cert-manager.io/ annotations may not change, and setting
+Approved/Denied needs the `approve` verb on signers (CRD rules see neither metadata.annotations nor the
+user); caBundles must hold at least one certificate; the deprecated EAB keyAlgorithm warning; the Vault
+and Venafi checks (both kept as pass-through objects here). Approximations: field paths of Order
+authorizations name the list, not the index; additionalOutputFormats duplicates name the list.
 """
 
 from __future__ import annotations

@@ -345,8 +345,13 @@ class Runtime:
         return certificates.Snapshot(cert, secret, tuple(requests), tuple(next_keys), tuple(sharing))
 
     async def _reconcile_certificate(self, key: Any) -> float | None:
+        """decide/apply rounds until nothing is left to do here. Status changes are carried in memory from
+        round to round and written once, when a round finds nothing more to do: a fast issuance writes the
+        Certificate's status once, not three times. A crash before that write is harmless: the trigger
+        fires again and finds the temporary key and the request where they were left."""
         ns, name = key
         outcome: certificates.Outcome | None = None
+        pending: t.CertificateStatus | None = None  # decided but not yet written
         for _ in range(MAX_STEPS):
             obj = self.cache.get(cache_mod.CERTIFICATE, ns, name)
             if obj is None:
@@ -356,13 +361,21 @@ class Runtime:
             except InvalidObject as exc:
                 await self._invalid_certificate(obj, exc)
                 return None
+            if pending is not None:
+                cert = dataclasses.replace(cert, status=pending)
             outcome = certificates.decide(self._certificate_snapshot(cert), self.clock(), self._cert_options)
+            if outcome.status is not None:
+                pending = outcome.status
             await self._apply_certificate(obj, cert, outcome)
             if not outcome.writes:
-                break
+                break  # a fixed point: nothing more to do in this reconcile
         else:
             log.warning("Certificate %s/%s still changing after %d steps; looking again shortly", ns, name, MAX_STEPS)
+            if pending is not None:
+                await self._write_certificate_status(ns, name, pending)
             return 1.0
+        if pending is not None:
+            await self._write_certificate_status(ns, name, pending)
         if outcome is not None and outcome.requeue_after is not None:
             return outcome.requeue_after.total_seconds()
         return None
@@ -403,12 +416,18 @@ class Runtime:
             await self._create_request(cert, out.create_request)
         if out.write_secret is not None:
             await self._write_secret(cert, out.write_secret)
-        if out.status is not None:
-            fresh = self.cache.get(cache_mod.CERTIFICATE, ns, cert.metadata.name) or obj
-            patch = _status_patch(fresh.get("status") or {}, out.status.to_wire(), fresh["metadata"]["resourceVersion"])
-            updated = await self.client.patch_status(res.CERTIFICATES, cert.metadata.name, patch, ns)
-            self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", (ns, cert.metadata.name)))
         await self.record(obj, "cert-manager-certificates", out.events)
+
+    async def _write_certificate_status(self, ns: str, name: str, status: t.CertificateStatus) -> None:
+        fresh = self.cache.get(cache_mod.CERTIFICATE, ns, name)
+        if fresh is None:
+            return
+        wire = status.to_wire()
+        if wire == (fresh.get("status") or {}):
+            return
+        patch = _status_patch(fresh.get("status") or {}, wire, fresh["metadata"]["resourceVersion"])
+        updated = await self.client.patch_status(res.CERTIFICATES, name, patch, ns)
+        self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", (ns, name)))
 
     async def _create_next_key(self, cert: t.Certificate, step: certificates.CreateKey) -> None:
         if step.reuse_from_secret:
@@ -453,8 +472,16 @@ class Runtime:
                                             cert.metadata.namespace)
         if created is None:
             raise RetryLater(0.5, "CertificateRequest name taken and gone")
-        self.store(cache_mod.CERTIFICATE_REQUEST, created,
-                   writer=("certificates", (cert.metadata.namespace, cert.metadata.name)))
+        cr_key = (cert.metadata.namespace, created["metadata"]["name"])
+        self.store(cache_mod.CERTIFICATE_REQUEST, created, writer=("certificaterequests", cr_key))
+        # Approve and sign right here when we can (SelfSigned/CA in process): one reconcile instead of a
+        # round trip through the watch. The status patch is guarded by the resourceVersion, so a
+        # concurrent reconcile of the same request from its own queue cannot double-sign it.
+        try:
+            await self._reconcile_request(cr_key)
+        except Exception as err:  # the request's own queue retries it with back-off
+            log.debug("inline signing of %s/%s deferred: %s", *cr_key, err)
+            self.requests.queue.add(cr_key)
 
     async def _write_secret(self, cert: t.Certificate, step: certificates.WriteSecret) -> None:
         ns = cert.metadata.namespace

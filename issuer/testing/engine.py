@@ -73,6 +73,17 @@ def thaw(obj: Obj) -> Obj:
     return copied
 
 
+def _meta(res: Resource, obj: Obj) -> dict[str, Any]:
+    """obj["metadata"] as a dict (created when absent); anything else is a 400 decoding error."""
+    md = obj.get("metadata")
+    if md is None:
+        md = obj["metadata"] = {}
+    if not isinstance(md, dict):
+        raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(md)} into Go struct field "
+                                        "Object.metadata of type v1.ObjectMeta")
+    return md
+
+
 def _md(obj: Obj) -> dict[str, Any]:
     md = obj.get("metadata")
     return md if isinstance(md, dict) else {}
@@ -279,12 +290,7 @@ class Engine:
                                             "map[string]interface {}")
         self._check_kind(res, body)
         obj = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), **body}
-        md = obj.get("metadata")
-        if md is None:
-            md = obj["metadata"] = {}
-        if not isinstance(md, dict):
-            raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field Object.metadata of "
-                                            "type v1.ObjectMeta")
+        md = _meta(res, obj)
         if md.get("resourceVersion"):
             raise errors.internal("resourceVersion should not be set on objects to be created")
         if res.namespaced:
@@ -360,9 +366,7 @@ class Engine:
             raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
                                             "map[string]interface {}")
         self._check_kind(res, body)
-        md = body.get("metadata")
-        if not isinstance(md, dict):
-            md = body["metadata"] = {}
+        md = _meta(res, body)
         self._check_identity(res, namespace, name, md)
         old = self.get(res, namespace, name)
         rv = md.get("resourceVersion")
@@ -462,14 +466,15 @@ class Engine:
                 None if not res.builtin else "application/json-patch+json, application/merge-patch+json, "
                 "application/strategic-merge-patch+json, application/apply-patch+yaml")
         data = self._decode_patch(ctype, body)
+        if ctype == "application/apply-patch+yaml" and isinstance(data, dict):
+            _meta(res, data)  # patch.apply_patch assumes a dict metadata
         try:
             entry = self.store.entry(res.store_key, self._key(res, namespace, name))
             if entry is None:
                 if ctype != "application/apply-patch+yaml" or subresource:
                     raise errors.not_found(res, name)
                 applied = patches.apply_patch(None, data, manager=manager, force=force, now=now_time())
-                md = applied.setdefault("metadata", {})
-                self._check_identity(res, namespace, name, md)
+                self._check_identity(res, namespace, name, _meta(res, applied))
                 obj, warnings = self.create(res, namespace, applied, dry_run=dry_run,
                                             field_validation=field_validation)
                 return obj, warnings, True
@@ -484,9 +489,7 @@ class Engine:
                 new = patches.apply_patch(old, data, manager=manager, force=force, now=now_time())
         except patches.PatchError as exc:
             raise self._patch_error(exc) from None
-        md = new.get("metadata")
-        if not isinstance(md, dict):
-            md = new["metadata"] = {}
+        md = _meta(res, new)
         if md.get("name") and md["name"] != name:
             raise errors.bad_request(f"the name of the object ({md['name']}) does not match the name on the URL "
                                      f"({name})")
@@ -706,12 +709,20 @@ class Engine:
             self._prepare_event(res, obj)
         elif res.store_key == ("coordination.k8s.io", "leases"):
             spec = obj.get("spec")
+            if spec is not None and not isinstance(spec, dict):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(spec)} into Go struct field "
+                                                "Lease.spec of type v1.LeaseSpec")
             if isinstance(spec, dict):
                 for field in ("acquireTime", "renewTime"):
                     if field in spec:
                         spec[field] = _norm_time(res, spec[field], micro=True)
         elif res.store_key == NAMESPACES:
-            spec = obj.setdefault("spec", {})
+            spec = obj.get("spec")
+            if spec is None:
+                spec = obj["spec"] = {}
+            if not isinstance(spec, dict):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(spec)} into Go struct field "
+                                                "Namespace.spec of type v1.NamespaceSpec")
             if old is None:
                 spec.setdefault("finalizers", ["kubernetes"])
                 obj["status"] = {"phase": "Active"}

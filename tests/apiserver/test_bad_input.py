@@ -53,7 +53,7 @@ def _expect_clean(call: Any, body: Any) -> None:
         json.dumps(exc.status())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(target=st.sampled_from(_TARGETS), body=_bodies, update=_bodies, patch=_json,
        patch_type=st.sampled_from(_PATCH_TYPES), status=st.booleans())
 def test_arbitrary_bodies_get_status_errors_never_crashes(target: tuple[str, str, str], body: Any, update: Any,

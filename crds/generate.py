@@ -251,12 +251,18 @@ def issuer_ref(*, validated: bool) -> Schema:
 
 def conditions(desc: str, *, observed_generation: bool, rules: list[dict[str, str]] | None = None,
                **extra: Any) -> Schema:
+    # Rules that compare whole conditions need bounded strings (metav1.Condition's limits) to stay
+    # within kube's CEL cost budget; lists without such rules keep cert-manager's unbounded strings.
+    bounded = bool(rules)
     props: dict[str, Schema] = {
         "type": string("Type of the condition, e.g. Ready.", maxLength=316),
-        "status": string("Status of the condition.", enum=["True", "False", "Unknown"]),
+        "status": string("Status of the condition.", enum=["True", "False", "Unknown"],
+                         **({"maxLength": 8} if bounded else {})),
         "lastTransitionTime": date_time("When the status last changed."),
-        "reason": string("Machine-readable CamelCase reason for the last transition."),
-        "message": string("Human-readable details of the last transition."),
+        "reason": string("Machine-readable CamelCase reason for the last transition.",
+                         **({"maxLength": 1024} if bounded else {})),
+        "message": string("Human-readable details of the last transition.",
+                          **({"maxLength": 32768} if bounded else {})),
     }
     if observed_generation:
         props["observedGeneration"] = integer("The .metadata.generation the condition was set for.", fmt="int64")
@@ -1169,7 +1175,7 @@ def order_status() -> Schema:
             "url": string("URL of the authorization.", maxLength=2048),
             "identifier": string("Identifier the authorization is for.", maxLength=512),
             "wildcard": boolean("Whether the identifier is a wildcard (without the *. prefix)."),
-            "initialState": string("State when first fetched.", enum=ACME_STATES),
+            "initialState": string("State when first fetched.", enum=ACME_STATES, maxLength=16),
             "challenges": array(challenge, "Challenges the server offered.", maxItems=MAX_CHALLENGES),
         },
         required=["url"],

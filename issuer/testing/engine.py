@@ -369,6 +369,7 @@ class Engine:
         md = _meta(res, body)
         self._check_identity(res, namespace, name, md)
         old = self.get(res, namespace, name)
+        self._check_uid(res, name, md, old)
         rv = md.get("resourceVersion")
         if rv:
             if str(rv) != _rv(old):
@@ -392,6 +393,13 @@ class Engine:
             md["namespace"] = namespace
         else:
             md.pop("namespace", None)
+
+    @staticmethod
+    def _check_uid(res: Resource, name: str, md: dict[str, Any], old: Obj) -> None:
+        uid = md.get("uid")
+        if uid and uid != _md(old).get("uid"):
+            raise errors.conflict(res, name, f"Precondition failed: UID in precondition: {uid}, UID in object "
+                                             f"meta: {_md(old).get('uid')}")
 
     def _update(self, res: Resource, old: Obj, new: Obj, *, subresource: str | None, dry_run: bool,
                 field_validation: str) -> tuple[Obj, list[str]]:
@@ -493,6 +501,7 @@ class Engine:
         if md.get("name") and md["name"] != name:
             raise errors.bad_request(f"the name of the object ({md['name']}) does not match the name on the URL "
                                      f"({name})")
+        self._check_uid(res, name, md, old)
         if md.get("resourceVersion") and str(md["resourceVersion"]) != _rv(old):
             raise errors.conflict(res, name)
         obj, warnings = self._update(res, old, new, subresource=subresource, dry_run=dry_run,

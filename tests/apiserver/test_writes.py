@@ -306,3 +306,33 @@ async def test_owner_references_background_gc(widgets: Api) -> None:
     assert (await api.get(f"{SECRETS}/fg")).status == 404
     assert (await api.get(f"{WIDGETS}/owner3")).status == 404
     assert APPLY
+
+
+async def test_delete_options_preconditions_dry_run_and_uid_precondition(widgets: Api) -> None:
+    api = widgets
+    created = await api.post(WIDGETS, widget("w"))
+    uid = created.body["metadata"]["uid"]
+    wrong_uid = await api.delete(f"{WIDGETS}/w", {"preconditions": {"uid": "other"}})
+    assert wrong_uid.status == 409
+    assert wrong_uid.body["message"] == f"Precondition failed: UID in precondition: other, UID in object meta: {uid}"
+    wrong_rv = await api.delete(f"{WIDGETS}/w", {"preconditions": {"resourceVersion": "1"}})
+    assert wrong_rv.status == 409 and "ResourceVersion in precondition: 1" in wrong_rv.body["message"]
+    dry = await api.delete(f"{WIDGETS}/w", params={"dryRun": "All"})
+    assert dry.status == 200 and (await api.get(f"{WIDGETS}/w")).status == 200
+    bad_dry = await api.delete(f"{WIDGETS}/w", params={"dryRun": "Sometimes"})
+    assert bad_dry.status == 400
+    body = created.body
+    body["metadata"]["uid"] = "recreated"
+    replaced = await api.put(f"{WIDGETS}/w", body)
+    assert replaced.status == 409 and "Precondition failed: UID in precondition: recreated" in replaced.body["message"]
+    ssa = await api.patch(f"{WIDGETS}/w", {"spec": {"size": 2}}, APPLY)
+    assert ssa.status == 400  # fieldManager is required for apply
+    created_by_apply = await api.patch(f"{WIDGETS}/new", dict(widget("new"), metadata={"name": "new"}), APPLY,
+                                       params={"fieldManager": "me"})
+    assert created_by_apply.status == 201
+    ok = await api.delete(f"{WIDGETS}/w", {"preconditions": {"uid": uid}, "gracePeriodSeconds": 0})
+    assert ok.status == 200 and ok.body["kind"] == "Widget"
+    secret = await api.post(SECRETS, {"metadata": {"name": "s"}})
+    gone = await api.delete(f"{SECRETS}/s")
+    assert gone.body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                         "details": {"name": "s", "kind": "secrets", "uid": secret.body["metadata"]["uid"]}}

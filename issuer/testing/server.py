@@ -155,7 +155,8 @@ class EmbeddedAPIServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     async def __aenter__(self) -> EmbeddedAPIServer:
         await self.start()

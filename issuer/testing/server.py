@@ -229,6 +229,16 @@ class EmbeddedAPIServer:
 
         self._refuse_task = asyncio.get_running_loop().create_task(reopen())
 
+    # ---- direct reads for tests (call on the server's loop; ServerThread.run does that)
+
+    def object(self, group: str, plural: str, namespace: str | None, name: str) -> Obj | None:
+        """A stored object (storage version, shared: do not mutate) or None."""
+        return self.store.get((group, plural), (namespace or "", name))
+
+    def objects(self, group: str, plural: str, namespace: str | None = None) -> list[Obj]:
+        """Stored objects of one kind, sorted by namespace and name."""
+        return [entry.obj for _, entry in self.store.items((group, plural), namespace)]
+
     # ---- kubeconfig
 
     def kubeconfig(self, namespace: str = "default") -> dict[str, Any]:

@@ -4,6 +4,7 @@ kubectl or kopf fails these tests loudly; nothing is skipped."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
@@ -112,10 +113,6 @@ def test_python_client_roundtrip(apiserver_thread: ServerThread, kube: client.Ap
         custom.get_namespaced_custom_object(*args, "w1")
     assert exc.value.status == 404
     # Lease CRUD as leader election does it, with conflicts
-    now = client.V1MicroTime if hasattr(client, "V1MicroTime") else None
-    del now
-    import datetime
-
     stamp = datetime.datetime.now(datetime.UTC)
     lease = coord.create_namespaced_lease("default", client.V1Lease(
         metadata=client.V1ObjectMeta(name="leader"),

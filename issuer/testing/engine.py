@@ -912,12 +912,12 @@ class Engine:
             sch = (ver.get("schema") or {}).get("openAPIV3Schema")
             if isinstance(sch, dict):
                 for problem in schema.check_structural(sch):
-                    field, _, message = problem.partition(": ")
+                    path, _, message = problem.partition(": ")
                     if not message:
-                        field, message = "", problem
-                    causes.append(FieldCause("FieldValueInvalid", message,
-                                             f"spec.validation.openAPIV3Schema{'.' + field if field else ''}"
-                                             if not field.startswith("spec.") else field))
+                        path, message = "openAPIV3Schema", problem
+                    reason = next((r for prefix, r in _CAUSE_REASONS if message.startswith(prefix)),
+                                  "FieldValueInvalid")
+                    causes.append(FieldCause(reason, message, f"spec.versions[{i}].schema.{path}"))
         if causes:
             raise errors.invalid(res, name, causes)
         if old is None:
@@ -1169,6 +1169,8 @@ class Engine:
         return out, str(snapshot), cont, remaining
 
 
+_CAUSE_REASONS = (("Required value", "FieldValueRequired"), ("Unsupported value", "FieldValueNotSupported"),
+                  ("Forbidden", "FieldValueForbidden"), ("Invalid value", "FieldValueInvalid"))
 _META_STRINGS = ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp",
                  "deletionTimestamp", "selfLink")
 _META_INTS = ("generation", "deletionGracePeriodSeconds")

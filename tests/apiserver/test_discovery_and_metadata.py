@@ -258,3 +258,17 @@ async def test_put_cr_without_rv_422_but_secret_unconditional_ok(widgets: Api) -
     assert wrong_ns.body["message"] == ("the namespace of the provided object does not match the namespace "
                                         "sent on the request")
     assert MERGE  # imported for symmetry with other modules
+
+
+async def test_crd_schema_problems_are_422_with_field_paths(api: Api) -> None:
+    crd = widget_crd()
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    props["spec"]["properties"]["size"]["type"] = "strin"
+    props["spec"]["x-kubernetes-validations"].append({"rule": "self.size ===", "message": "broken"})
+    resp = await api.post(CRDS, crd)
+    assert resp.status == 422
+    causes = {c["field"]: c for c in resp.body["details"]["causes"]}
+    typ = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[size].type"]
+    assert typ["reason"] == "FieldValueNotSupported"
+    rule = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[2].rule"]
+    assert "compilation failed" in rule["message"]

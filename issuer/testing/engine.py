@@ -1138,7 +1138,7 @@ class Engine:
             except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
                 raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
                                          "(version meta.k8s.io/v1)") from None
-            if snapshot < self.store.floor:
+            if snapshot < self.store.floor or snapshot > self.store.rv:
                 raise errors.expired("The provided continue parameter is too old to display a consistent list "
                                      "result. You can start a new list without the continue parameter, or use "
                                      "the continue token in this response to retrieve the remainder of the "

@@ -688,6 +688,10 @@ class EmbeddedAPIServer:
             oldest = self.store.history[0].rv if self.store.history else self.store.rv
             expired = dumps({"type": "ERROR", "object": errors.expired(
                 f"too old resource version: {since} ({oldest - 1 if oldest else oldest})").status()}) + b"\n"
+        elif since > self.store.rv:
+            # a client that saw another (restarted) server: make it re-list instead of missing objects
+            expired = dumps({"type": "ERROR", "object": errors.expired(
+                f"too large resource version: {since}, current: {self.store.rv}").status()}) + b"\n"
         else:
             for event in self.store.history_since(res.store_key, since):
                 kind = watcher.translate(event)

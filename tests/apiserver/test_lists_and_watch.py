@@ -143,6 +143,8 @@ async def test_watch_too_old_rv_error_410_expired(apiserver_factory: Any) -> Non
         current = (await api.get(SECRETS)).rv
         ok = await api.watch(SECRETS, {"resourceVersion": current}, timeout=0.2)
         assert ok == []
+        future = await api.watch(SECRETS, {"resourceVersion": str(int(current) + 100)}, timeout=2)
+        assert future[0]["type"] == "ERROR" and future[0]["object"]["code"] == 410  # e.g. after a server restart
 
 
 async def test_watch_bookmarks_and_send_initial_events_end_marker(apiserver_factory: Any) -> None:

@@ -7,6 +7,7 @@ line on stderr and a meaningful exit code (0 ok, 1 failure, 2 invalid input or u
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -54,15 +55,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         backoff_min=max(backoff_min, dt.timedelta(seconds=1)),
         backoff_max=max(backoff_max, backoff_min),
     )
+    from issuer.operator import app
+
+    settings = app.RunSettings(
+        metrics_address=args.metrics_listen_address,
+        health_address=args.health_listen_address,
+        leader_elect=args.leader_elect,
+        leader_election_namespace=args.leader_election_namespace,
+        leader_election_id=args.leader_election_id,
+        identity=args.leader_election_identity or os.environ.get("POD_NAME", ""),
+        lease_duration=duration.parse(args.leader_election_lease_duration).total_seconds(),
+        renew_deadline=duration.parse(args.leader_election_renew_deadline).total_seconds(),
+        retry_period=duration.parse(args.leader_election_retry_period).total_seconds(),
+    )
     try:
         if args.embedded:
             from issuer import playground
 
-            asyncio.run(playground.run(options, port=args.port, kubeconfig=args.kubeconfig, state=args.state))
+            asyncio.run(playground.run(options, settings, port=args.port, kubeconfig=args.kubeconfig,
+                                       state=args.state))
         else:
-            from issuer.operator import app
-
-            asyncio.run(app.run(options, kubeconfig=args.kubeconfig))
+            return asyncio.run(app.run(options, settings, kubeconfig=args.kubeconfig))
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as err:  # the one place a fatal start-up error becomes one readable line
@@ -134,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrent-workers", type=int, default=5, help="workers per controller (default: 5)")
     run.add_argument("--backoff-min", default="1h", help="first delay after a failed issuance (default: 1h)")
     run.add_argument("--backoff-max", default="32h", help="longest delay after failed issuances (default: 32h)")
+    run.add_argument("--metrics-listen-address", default=":9402", help="Prometheus /metrics ('' turns it off)")
+    run.add_argument("--health-listen-address", default=":9403", help="/livez and /readyz ('' turns it off)")
+    run.add_argument("--leader-elect", action="store_true", help="run with leader election (several replicas)")
+    run.add_argument("--leader-election-namespace", default="kube-system", help="namespace of the Lease")
+    run.add_argument("--leader-election-id", default="cert-manager-controller", help="name of the Lease")
+    run.add_argument("--leader-election-identity", default="", help="this replica's name (default: $POD_NAME)")
+    run.add_argument("--leader-election-lease-duration", default="60s")
+    run.add_argument("--leader-election-renew-deadline", default="40s")
+    run.add_argument("--leader-election-retry-period", default="15s")
+    run.add_argument("--acme-http01-solver-image", default=os.environ.get("ISSUER_IMAGE", ""),
+                     help="image of ACME HTTP-01 solver Pods (default: $ISSUER_IMAGE, this controller's image)")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     run.set_defaults(handler=_cmd_run)
 

@@ -42,8 +42,8 @@ async def install_crds(client: Client) -> int:
 
 
 async def run(
-    options: Options, *, host: str = "127.0.0.1", port: int = 6443, kubeconfig: str | None = None,
-    state: str | None = None,
+    options: Options, settings: app.RunSettings, *, host: str = "127.0.0.1", port: int = 6443,
+    kubeconfig: str | None = None, state: str | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -58,4 +58,4 @@ async def run(
         print(f"kubeconfig:          {path}", flush=True)
         print(f"try:                 kubectl --kubeconfig {path} apply -f examples/", flush=True)
         print(f"                     kubectl --kubeconfig {path} get certificates -A -o wide", flush=True)
-        await app.run(options, kubeconfig=path, stop=stop)
+        await app.run(options, settings, kubeconfig=path, stop=stop)

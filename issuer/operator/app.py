@@ -10,15 +10,22 @@ Secrets cost nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import signal
+import socket
+import uuid
 from typing import Any
 
 import kopf
 
 from issuer.api import constants as c
 from issuer.kube import config as kube_config
+from issuer.kube import leader
 from issuer.kube.client import Client
 from issuer.operator import cache as cache_mod
+from issuer.operator import metrics
 from issuer.operator.runtime import FAO_SELECTOR, Options, Runtime
 
 log = logging.getLogger("issuer.operator")
@@ -76,17 +83,102 @@ def _register_event_handler(
     kopf.on.event(group, version, plural, registry=registry, id=f"observe-{plural}")(handler)
 
 
-async def run(options: Options, *, kubeconfig: str | None = None, stop: asyncio.Event | None = None) -> None:
-    """Run the operator until `stop` is set (or kopf stops on a signal)."""
-    cluster = kube_config.load(kubeconfig)
-    async with Client(cluster, pool_limit=max(16, options.workers * 4)) as client:
-        runtime = Runtime(client, options)
-        registry = build_registry(runtime)
-        namespaces = [options.namespace] if options.namespace else []
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """How the process runs, beside what the controllers do (Options)."""
+
+    metrics_address: str = ":9402"  # "" turns the listener off
+    health_address: str = ":9403"
+    leader_elect: bool = False
+    leader_election_namespace: str = "kube-system"
+    leader_election_id: str = "cert-manager-controller"
+    identity: str = ""
+    lease_duration: float = 60.0  # cert-manager's defaults
+    renew_deadline: float = 40.0
+    retry_period: float = 15.0
+
+
+async def _operate(runtime: Runtime, options: Options, stop: asyncio.Event | None) -> None:
+    """kopf plus our workers until stopped (or cancelled: losing the lease cancels this at once)."""
+    namespaces = [options.namespace] if options.namespace else []
+    try:
         await kopf.operator(
-            registry=registry,
+            registry=build_registry(runtime),
             standalone=True,
             clusterwide=options.namespace is None,
             namespaces=namespaces,
             stop_flag=stop,
         )
+    finally:
+        await runtime.stop()
+
+
+async def run(
+    options: Options, settings: RunSettings | None = None, *, kubeconfig: str | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run the operator; returns the exit code (1 when the leader lost its lease: restart and stand by)."""
+    settings = settings or RunSettings()
+    stop = stop or asyncio.Event()
+    cluster = kube_config.load(kubeconfig)
+    async with Client(cluster, pool_limit=max(16, options.workers * 4)) as client:
+        runtime = Runtime(client, options)
+        servers = metrics.Servers()
+        registry, runtime.acme_metrics = metrics.build_registry(runtime)
+        standby = asyncio.Event()
+        try:
+            if settings.metrics_address:
+                await _listen(servers.start_metrics(settings.metrics_address, registry), "metrics")
+            if settings.health_address:
+                await _listen(servers.start_health(
+                    settings.health_address, live=lambda: True,
+                    ready=lambda: runtime.started.is_set() or standby.is_set()), "health")
+            if not settings.leader_elect:
+                await _operate(runtime, options, stop)
+                return 0
+            return await _lead(runtime, options, settings, client, stop, standby)
+        finally:
+            await servers.stop()
+
+
+async def _listen(start: Any, what: str) -> None:
+    try:
+        await start
+    except OSError as err:
+        log.error("cannot serve %s: %s", what, err.strerror or err)
+
+
+async def _lead(
+    runtime: Runtime, options: Options, settings: RunSettings, client: Client, stop: asyncio.Event,
+    standby: asyncio.Event,
+) -> int:
+    identity = settings.identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    elector = leader.LeaderElector(
+        client, settings.leader_election_namespace, settings.leader_election_id, identity,
+        lease_duration=settings.lease_duration, renew_deadline=settings.renew_deadline,
+        retry_period=settings.retry_period,
+    )
+    finished = asyncio.Event()
+
+    async def lead() -> None:
+        try:
+            await _operate(runtime, options, stop)
+        finally:
+            finished.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # while standing by; kopf installs its own once leading
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    standby.set()
+    election = asyncio.create_task(elector.run(on_started_leading=lead), name="leader-election")
+    waiters = {election, asyncio.create_task(finished.wait()), asyncio.create_task(stop.wait())}
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if election in done:
+        exc = election.exception()
+        log.error("leader election lost%s; exiting so that a fresh process stands by", f": {exc}" if exc else "")
+        return 1
+    return 0

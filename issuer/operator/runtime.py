@@ -107,6 +107,7 @@ class Runtime:
             owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max
         )
         self._background: set[asyncio.Task[Any]] = set()
+        self.acme_metrics: Any = None  # set by the app when metrics are served
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -135,6 +136,7 @@ class Runtime:
                  self.cache.count(cache_mod.SECRET))
 
     async def stop(self) -> None:
+        self.started.clear()
         for ctl in self.controllers:
             await ctl.stop()
         for task in list(self._background):

@@ -430,8 +430,9 @@ class Engine:
             md["managedFields"] = old_md["managedFields"]
         md.pop("selfLink", None)
         md["resourceVersion"] = old_md.get("resourceVersion")
-        new["apiVersion"] = old.get("apiVersion", res.api_version)
-        new["kind"] = old.get("kind", res.kind)
+        new.pop("apiVersion", None)
+        new.pop("kind", None)
+        new = {"apiVersion": old.get("apiVersion", res.api_version), "kind": old.get("kind", res.kind), **new}
         warnings = self._prepare(res, new, old, field_validation)
         if old_md.get("deletionTimestamp"):
             added = [f for f in md.get("finalizers") or [] if f not in (old_md.get("finalizers") or [])]

@@ -599,8 +599,20 @@ class EmbeddedAPIServer:
             if remaining is not None:
                 meta["remainingItemCount"] = remaining
         head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
-        items = b",".join(self.engine.encode(res, e) for e in entries)
+        if res.builtin:  # typed lists carry apiVersion/kind on the list only, as kube-apiserver does
+            items = b",".join(self._typed_item(res, e) for e in entries)
+        else:
+            items = b",".join(self.engine.encode(res, e) for e in entries)
         return _raw(head[:-1] + b',"items":[' + items + b"]}")
+
+    def _typed_item(self, res: Resource, entry: Entry) -> bytes:
+        if res.store_api_version == res.api_version:
+            raw = entry.encoded()
+            prefix = b'{"apiVersion":' + dumps(res.api_version) + b',"kind":' + dumps(res.kind) + b","
+            if raw.startswith(prefix):
+                return b"{" + raw[len(prefix):]
+        obj = self.engine.to_served(res, entry.obj)
+        return dumps({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")})
 
     # ---- watch
 

@@ -56,6 +56,7 @@ async def test_list_pagination_limit_continue_remaining_count(api: Api) -> None:
     meta = first.body["metadata"]
     assert meta["remainingItemCount"] == 4 and meta["continue"]
     assert first.body["kind"] == "SecretList" and first.body["apiVersion"] == "v1"
+    assert "kind" not in first.body["items"][0] and "apiVersion" not in first.body["items"][0]  # typed list
     await api.post(SECRETS, {"metadata": {"name": "s99"}})  # later writes do not move the pinned RV
     second = await api.get(SECRETS, params={"limit": "3", "continue": meta["continue"]})
     assert [i["metadata"]["name"] for i in second.body["items"]] == ["s03", "s04", "s05"]
@@ -294,6 +295,7 @@ async def test_table_printer_columns_priority_and_age(widgets: Api) -> None:
                                                                      "Message"]
     plain = await api.get(WIDGETS, headers={"Accept": "application/json"})
     assert plain.body["kind"] == "WidgetList"
+    assert plain.body["items"][0]["kind"] == "Widget"  # CR lists keep apiVersion/kind on items
 
 
 async def test_watch_as_table_for_kubectl_get_watch(widgets: Api) -> None:

@@ -145,6 +145,12 @@ class Api:
         await asyncio.sleep(0.01)  # the Established condition follows a moment later, as in kube
         return resp
 
+    async def watchers(self, store_key: tuple[str, str], count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until `count` watches are registered on a storage bucket."""
+        async with asyncio.timeout(timeout):
+            while len(self.srv.store.watchers[store_key]) < count:
+                await asyncio.sleep(0.01)
+
     async def watch(self, path: str, params: dict[str, str], *, count: int | None = None,
                     timeout: float = 5.0) -> list[dict[str, Any]]:
         """Open a watch and read events until `count` arrived or the stream ended."""

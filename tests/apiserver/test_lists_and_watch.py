@@ -93,7 +93,7 @@ async def test_watch_without_rv_synthetic_added_then_live(widgets: Api) -> None:
     await api.post(WIDGETS, widget("b"))
     await api.post("/apis/example.com/v1/namespaces/kube-system/widgets", widget("other"))
     watch = asyncio.ensure_future(api.watch(WIDGETS, {}, count=5))
-    await asyncio.sleep(0.05)
+    await api.watchers(("example.com", "widgets"))
     await api.post(WIDGETS, widget("c"))
     await api.patch(f"{WIDGETS}/a", {"spec": {"size": 2}})
     await api.delete(f"{WIDGETS}/b")

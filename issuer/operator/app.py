@@ -23,7 +23,7 @@ import kopf
 from issuer.api import constants as c
 from issuer.kube import config as kube_config
 from issuer.kube import leader
-from issuer.kube.client import Client
+from issuer.kube.client import USER_AGENT, Client
 from issuer.operator import cache as cache_mod
 from issuer.operator import metrics
 from issuer.operator.runtime import FAO_SELECTOR, Options, Runtime
@@ -121,7 +121,10 @@ async def run(
     settings = settings or RunSettings()
     stop = stop or asyncio.Event()
     cluster = kube_config.load(kubeconfig)
-    async with Client(cluster, pool_limit=max(16, options.workers * 4)) as client:
+    identity = settings.identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    settings = dataclasses.replace(settings, identity=identity)
+    agent = f"{USER_AGENT} ({identity})" if settings.leader_elect else USER_AGENT  # who wrote what, in audit logs
+    async with Client(cluster, pool_limit=max(16, options.workers * 4), user_agent=agent) as client:
         runtime = Runtime(client, options)
         servers = metrics.Servers()
         registry, runtime.acme_metrics = metrics.build_registry(runtime)
@@ -152,9 +155,8 @@ async def _lead(
     runtime: Runtime, options: Options, settings: RunSettings, client: Client, stop: asyncio.Event,
     standby: asyncio.Event,
 ) -> int:
-    identity = settings.identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
     elector = leader.LeaderElector(
-        client, settings.leader_election_namespace, settings.leader_election_id, identity,
+        client, settings.leader_election_namespace, settings.leader_election_id, settings.identity,
         lease_duration=settings.lease_duration, renew_deadline=settings.renew_deadline,
         retry_period=settings.retry_period,
     )

@@ -1,0 +1,167 @@
+"""Operations: Prometheus metrics and health endpoints of a running operator, and two replicas with Lease
+leader election where the leader is SIGKILLed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.controller.conftest import ApiError, Cluster, Operator, fresh_name, running_cluster
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def selfsigned_setup(c: Cluster, ns: str, names: list[str]) -> None:
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "ss", "namespace": ns},
+         "spec": {"selfSigned": {}}},
+    ]
+    docs += [
+        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": n, "namespace": ns},
+         "spec": {"secretName": f"{n}-tls", "dnsNames": [f"{n}.example.com"], "privateKey": {"algorithm": "ECDSA"},
+                  "issuerRef": {"name": "ss"}}}
+        for n in names
+    ]
+    c.apply_yaml(yaml.safe_dump_all(docs))
+
+
+@pytest.fixture(scope="module")
+def ops_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, int, int]]:
+    metrics_port, health_port = free_port(), free_port()
+    with running_cluster(tmp_path_factory.mktemp("ops")) as c:
+        c.operator.stop()
+        c.operator = Operator(c.kubeconfig, c.tmp / "operator-metrics.log",
+                              "--metrics-listen-address", f"127.0.0.1:{metrics_port}",
+                              "--health-listen-address", f"127.0.0.1:{health_port}")
+        c.operator.start()
+        c.operator.wait_started()
+        yield c, metrics_port, health_port
+
+
+def scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
+    status, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+    return out
+
+
+def epoch(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_metrics_have_cert_managers_names_and_match_the_certificate_status(ops_cluster: Any) -> None:
+    c, port, _ = ops_cluster
+    ns = fresh_name("metrics")
+    selfsigned_setup(c, ns, ["m1", "m2"])
+    certs = {n: c.wait_ready(n, ns) for n in ("m1", "m2")}
+    metrics = scrape(port)
+
+    def value(metric: str, **labels: str) -> float:
+        matches = [v for lbl, v in metrics.get(metric, []) if all(lbl.get(k) == x for k, x in labels.items())]
+        assert len(matches) == 1, (metric, labels, matches)
+        return matches[0]
+
+    for name, cert in certs.items():
+        status = cert["status"]
+        common = {"name": name, "namespace": ns, "issuer_name": "ss", "issuer_kind": "Issuer",
+                  "issuer_group": "cert-manager.io"}
+        assert value("certmanager_certificate_expiration_timestamp_seconds", **common) == epoch(status["notAfter"])
+        assert value("certmanager_certificate_not_before_timestamp_seconds", **common) == epoch(status["notBefore"])
+        assert value("certmanager_certificate_renewal_timestamp_seconds", **common) == epoch(status["renewalTime"])
+        assert value("certmanager_certificate_ready_status", condition="True", **common) == 1.0
+        assert value("certmanager_certificate_ready_status", condition="False", **common) == 0.0
+        assert value("certmanager_certificate_ready_status", condition="Unknown", **common) == 0.0
+    assert value("certmanager_issuer_ready_status", name="ss", namespace=ns, condition="True") == 1.0
+    assert value("certmanager_controller_sync_call_count_total", controller="certificates") >= 2
+    assert abs(value("certmanager_clock_time_seconds_gauge") - time.time()) < 60
+
+    c.kubectl("delete", "certificate", "-n", ns, "m2")
+    c.wait_for("m2 gone from the metrics", lambda: not [
+        1 for lbl, _ in scrape(port).get("certmanager_certificate_expiration_timestamp_seconds", [])
+        if lbl.get("name") == "m2" and lbl.get("namespace") == ns
+    ])
+
+
+def test_health_endpoints_answer(ops_cluster: Any) -> None:
+    _, _, port = ops_cluster
+    assert http_get(f"http://127.0.0.1:{port}/livez") == (200, "ok\n")
+    assert http_get(f"http://127.0.0.1:{port}/readyz") == (200, "ok\n")
+
+
+LEASE = ["--leader-elect", "--leader-election-namespace", "kube-system", "--leader-election-lease-duration", "3s",
+         "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "0.3s",
+         "--metrics-listen-address", "", "--health-listen-address", ""]
+
+
+def lease_holder(c: Cluster) -> str:
+    url = f"{c.api.url}/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/cert-manager-controller"
+    try:
+        lease = c.api._do("GET", url)
+    except ApiError as err:
+        if err.status == 404:
+            return ""
+        raise
+    return str(((lease or {}).get("spec") or {}).get("holderIdentity") or "")
+
+
+def test_two_replicas_one_writer_and_failover_within_the_lease(tmp_path: pathlib.Path) -> None:
+    with running_cluster(tmp_path) as c:
+        c.operator.stop()
+        a = Operator(c.kubeconfig, tmp_path / "a.log", *LEASE, "--leader-election-identity", "replica-a")
+        b = Operator(c.kubeconfig, tmp_path / "b.log", *LEASE, "--leader-election-identity", "replica-b")
+        try:
+            a.start()
+            c.wait_for("replica-a leads", lambda: lease_holder(c) == "replica-a", timeout=20)
+            b.start()
+            time.sleep(1.0)  # b is up and standing by
+            assert lease_holder(c) == "replica-a"
+            ns = fresh_name("leader")
+            selfsigned_setup(c, ns, ["one"])
+            c.wait_ready("one", ns)
+
+            killed_at = time.time()
+            a.kill()
+            c.wait_for("replica-b leads", lambda: lease_holder(c) == "replica-b", timeout=10)
+            failover = time.time() - killed_at
+            assert failover <= 3.0 + 0.3 + 1.5, f"failover took {failover:.1f}s (lease 3s)"
+
+            selfsigned_setup(c, ns, ["two"])
+            c.wait_ready("two", ns)
+            b_led_at = time.time() - failover  # not before the kill
+            writes = [r for r in c.server.request_log
+                      if r.method in ("POST", "PUT", "PATCH", "DELETE") and "leases" not in r.path
+                      and "/events" not in r.path]
+            by_a = [r for r in writes if "(replica-a)" in r.user_agent]
+            by_b = [r for r in writes if "(replica-b)" in r.user_agent]
+            assert by_a, "replica-a did the first issuance"
+            assert by_b, "replica-b did the second issuance"
+            assert max(r.started for r in by_a) <= killed_at, "no write from replica-a after it was killed"
+            assert min(r.started for r in by_b) >= b_led_at - 0.5, "replica-b wrote nothing while standing by"
+        finally:
+            a.kill()
+            b.kill()

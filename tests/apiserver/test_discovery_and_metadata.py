@@ -270,5 +270,5 @@ async def test_crd_schema_problems_are_422_with_field_paths(api: Api) -> None:
     causes = {c["field"]: c for c in resp.body["details"]["causes"]}
     typ = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[size].type"]
     assert typ["reason"] == "FieldValueNotSupported"
-    rule = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[2].rule"]
+    rule = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[3].rule"]
     assert "compilation failed" in rule["message"]

@@ -153,7 +153,9 @@ async def test_invalid_name_and_schema_422_causes(widgets: Api) -> None:
     # CEL: duration() rule and a transition rule on oldSelf
     cel = await api.post(WIDGETS, widget("w", ttl="48h"))
     assert cel.status == 422 and "ttl must be at most 24h" in cel.body["message"]
-    ok = await api.post(WIDGETS, widget("w", ttl="1h", color="red"))
+    old_date = await api.post(WIDGETS, widget("w", notAfter="1999-01-01T00:00:00Z"))
+    assert old_date.status == 422 and "notAfter must be in this millennium" in old_date.body["message"]
+    ok = await api.post(WIDGETS, widget("w", ttl="1h", color="red", notAfter="2030-01-01T00:00:00Z"))
     assert ok.status == 201
     change = await api.patch(f"{WIDGETS}/w", {"spec": {"color": "blue"}})
     assert change.status == 422 and "color is immutable" in change.body["message"]

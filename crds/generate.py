@@ -184,6 +184,12 @@ def go_duration_string(ms: str) -> str:
             f"string({sec}) + 's'))")
 
 
+def milliseconds(duration_expr: str) -> str:
+    """CEL: a duration in whole milliseconds. cel-go's getMilliseconds() is the total, but the CEL spec is
+    read as "the millisecond part" by some engines (cel-es), so build it from total seconds plus the part."""
+    return f"({duration_expr}.getSeconds() * 1000 + {duration_expr}.getMilliseconds() % 1000)"
+
+
 def valid_duration(expr: str) -> str:
     return f"({expr} == '0' || {expr}.matches(r'{CEL_DURATION_RE}'))"
 
@@ -800,7 +806,7 @@ def certificate_spec() -> Schema:
     # webhook: renewBefore := duration * (100 - pct) / 100 (the quirk is kept), in milliseconds here; like
     # the webhook's ValidateDuration it only runs when duration or renewBefore is set
     duration_checked = "(has(self.duration) || has(self.renewBefore))"
-    pct_rb = f"({eff_duration}.getMilliseconds() * (100 - self.renewBeforePercentage) / 100)"
+    pct_rb = f"({milliseconds(eff_duration)} * (100 - self.renewBeforePercentage) / 100)"
     literal_cn = f"(has(self.literalSubject) && self.literalSubject.matches(r'{LITERAL_CN_RE}'))"
     sans = " || ".join(
         [f"{has_text('commonName')}", literal_cn]
@@ -993,7 +999,7 @@ def certificate_spec() -> Schema:
         ),
     }
     # the webhook prints both durations Go-style; the messageExpression does too for whole seconds
-    d_ms, rb_ms = f"{eff_duration}.getMilliseconds()", f"{rb}.getMilliseconds()"
+    d_ms, rb_ms = milliseconds(eff_duration), milliseconds(rb)
     renew_before_below_duration = rule(
         f"!({rb_ok}) || {rb} < {eff_duration}", "certificate duration must be greater than renewBefore",
         ".renewBefore")
@@ -1022,7 +1028,7 @@ def certificate_spec() -> Schema:
         rule(f"!has(self.renewBeforePercentage) || !{duration_checked} || {pct_rb} >= 300000",
              "certificate renewBeforePercentage must result in a renewBefore greater than 5m0s",
              ".renewBeforePercentage"),
-        rule(f"!has(self.renewBeforePercentage) || !{duration_checked} || {pct_rb} < {eff_duration}.getMilliseconds()",
+        rule(f"!has(self.renewBeforePercentage) || !{duration_checked} || {pct_rb} < {milliseconds(eff_duration)}",
              "certificate renewBeforePercentage must result in a renewBefore less than duration",
              ".renewBeforePercentage"),
         *sig_rules,

@@ -168,10 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     apiserver.add_argument("rest", nargs=argparse.REMAINDER)
     apiserver.set_defaults(handler=_cmd_apiserver)
+
+    from issuer import commands  # status, renew, approve, deny, inspect, check (cmctl-style operations)
+
+    commands.register(sub)
     return parser
 
 
-_PASSTHROUGH = {"apiserver": _cmd_apiserver}
+_PASSTHROUGH = {
+    "apiserver": _cmd_apiserver,
+    "acmesolver": lambda a: __import__("issuer.acmesolver").acmesolver.main(a.rest),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -276,16 +276,17 @@ def test_issuer_and_cluster_issuer_share_one_spec() -> None:
 
 
 def test_preserve_unknown_fields_only_where_cert_manager_takes_arbitrary_json() -> None:
-    allowed = {".spec.acme.solvers[].dns01.webhook.config", ".spec.solver.dns01.webhook.config",
-               ".spec.vault", ".spec.vault.auth", ".spec.venafi", ".spec.venafi.tpp", ".spec.venafi.cloud",
-               ".spec.venafi.ngts"}
-    found = set()
-    for crd in CRDS.values():
-        for path, node in _walk(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]):
-            if node.get("x-kubernetes-preserve-unknown-fields"):
-                found.add(path.replace("podTemplate.spec.affinity", "AFFINITY"))
-    unexpected = {p for p in found - allowed if not p.endswith("AFFINITY")}
-    assert unexpected == set()
+    """The webhook solver's config is arbitrary JSON, a pod affinity is a whole core/v1 type, and Vault and
+    Venafi (not implemented here) are stored as given; everything else is modelled and pruned."""
+    allowed = {"webhook.config", "podTemplate.spec.affinity", ".spec.vault", ".spec.vault.auth", ".spec.venafi",
+               ".spec.venafi.tpp", ".spec.venafi.cloud", ".spec.venafi.ngts"}
+    unexpected = [
+        f"{name}{path}"
+        for name, crd in CRDS.items()
+        for path, node in _walk(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+        if node.get("x-kubernetes-preserve-unknown-fields") and not any(path.endswith(a) for a in allowed)
+    ]
+    assert unexpected == []
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -45,24 +45,50 @@ def rss_mib(pid: int, field: str = "VmHWM") -> float:
 def certificate(name: str, algorithm: str) -> dict[str, Any]:
     key = {"algorithm": "ECDSA", "size": 256} if algorithm == "ECDSA" else {"algorithm": "RSA", "size": 2048}
     return {
-        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
         "metadata": {"name": name, "namespace": "bench"},
-        "spec": {"secretName": f"{name}-tls", "dnsNames": [f"{name}.bench.example.com"], "privateKey": key,
-                 "usages": ["digital signature", "server auth"], "issuerRef": {"name": "ca"}},
+        "spec": {
+            "secretName": f"{name}-tls",
+            "dnsNames": [f"{name}.bench.example.com"],
+            "privateKey": key,
+            "usages": ["digital signature", "server auth"],
+            "issuerRef": {"name": "ca"},
+        },
     }
 
 
 async def setup(client: Client) -> None:
     await playground.install_crds(client)
     await client.create(res.NAMESPACES, {"metadata": {"name": "bench"}})
-    await client.create(res.CLUSTER_ISSUERS, {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
-                                              "metadata": {"name": "selfsigned"}, "spec": {"selfSigned": {}}})
+    await client.create(
+        res.CLUSTER_ISSUERS,
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": "selfsigned"},
+            "spec": {"selfSigned": {}},
+        },
+    )
     root = certificate("root", "ECDSA")
-    root["spec"].update({"isCA": True, "commonName": "bench root", "secretName": "root",
-                         "issuerRef": {"name": "selfsigned", "kind": "ClusterIssuer"}})
+    root["spec"].update(
+        {
+            "isCA": True,
+            "commonName": "bench root",
+            "secretName": "root",
+            "issuerRef": {"name": "selfsigned", "kind": "ClusterIssuer"},
+        }
+    )
     await client.create(res.CERTIFICATES, root)
-    await client.create(res.ISSUERS, {"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
-                                      "metadata": {"name": "ca", "namespace": "bench"}, "spec": {"ca": {"secretName": "root"}}})
+    await client.create(
+        res.ISSUERS,
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Issuer",
+            "metadata": {"name": "ca", "namespace": "bench"},
+            "spec": {"ca": {"secretName": "root"}},
+        },
+    )
 
 
 async def ready_count(client: Client, prefix: str) -> int:
@@ -114,8 +140,13 @@ async def round_(server: ServerThread, client: Client, count: int, algorithm: st
         by_verb[f"{r.method} {r.resource or r.path}"] += 1
         if r.method in MUTATING and "events" not in (r.resource or r.path):
             mutating += 1
-    return {"elapsed": elapsed, "rate": count / elapsed, "by_verb": by_verb, "mutating": mutating / count,
-            "rss": rss_mib(pid)}
+    return {
+        "elapsed": elapsed,
+        "rate": count / elapsed,
+        "by_verb": by_verb,
+        "mutating": mutating / count,
+        "rss": rss_mib(pid),
+    }
 
 
 def raw_rsa_rate(seconds: float = 5.0) -> float:
@@ -135,12 +166,23 @@ async def main_async(args: argparse.Namespace) -> None:
         log = open(pathlib.Path(tmp) / "operator.log", "w")  # noqa: SIM115 - closed below
         operator = None
         try:
-            async with Client(kube_config.ClusterConfig.for_url(server.url), pool_limit=64, user_agent="bench/1") as client:
+            async with Client(
+                kube_config.ClusterConfig.for_url(server.url), pool_limit=64, user_agent="bench/1"
+            ) as client:
                 await setup(client)
                 operator = subprocess.Popen(
-                    [sys.executable, "-m", "issuer", "run", "--kubeconfig", str(kubeconfig),
-                     "--concurrent-workers", str(args.workers)],
-                    stdout=log, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "issuer",
+                        "run",
+                        "--kubeconfig",
+                        str(kubeconfig),
+                        "--concurrent-workers",
+                        str(args.workers),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
                 await wait_issuer_ready(client)
                 algorithms = ["ECDSA", "RSA"] if args.algorithm == "both" else [args.algorithm]
@@ -154,8 +196,10 @@ async def main_async(args: argparse.Namespace) -> None:
                     print(f"   operator peak RSS: {result['rss']:.0f} MiB")
                     if algorithm == "RSA":
                         raw = raw_rsa_rate()
-                        print(f"   raw one-core RSA-2048 keygen loop: {raw:.1f} keys/s; "
-                              f"ratio {result['rate'] / raw:.0%} (goal >= 75%)")
+                        print(
+                            f"   raw one-core RSA-2048 keygen loop: {raw:.1f} keys/s; "
+                            f"ratio {result['rate'] / raw:.0%} (goal >= 75%)"
+                        )
                 if args.scale:
                     await scale(server, client, args, operator.pid)
         finally:
@@ -173,20 +217,26 @@ async def scale(server: ServerThread, client: Client, args: argparse.Namespace, 
     await create_all(client, names, "ECDSA")
     while await ready_count(client, prefix) < args.scale:
         await asyncio.sleep(1.0)
-    print(f"== {args.scale} more Certificates Ready after {time.perf_counter() - started:.0f} s; "
-          f"operator RSS now {rss_mib(pid, 'VmRSS'):.0f} MiB (peak {rss_mib(pid):.0f} MiB)")
+    print(
+        f"== {args.scale} more Certificates Ready after {time.perf_counter() - started:.0f} s; "
+        f"operator RSS now {rss_mib(pid, 'VmRSS'):.0f} MiB (peak {rss_mib(pid):.0f} MiB)"
+    )
     before = rss_mib(pid, "VmRSS")
     sem = asyncio.Semaphore(32)
 
     async def secret(i: int) -> None:
         async with sem:
-            await client.create(res.SECRETS, {"metadata": {"name": f"unrelated-{i}", "namespace": "bench"},
-                                              "stringData": {"a": "x" * 512}})
+            await client.create(
+                res.SECRETS,
+                {"metadata": {"name": f"unrelated-{i}", "namespace": "bench"}, "stringData": {"a": "x" * 512}},
+            )
 
     await asyncio.gather(*(secret(i) for i in range(args.unrelated_secrets)))
     await asyncio.sleep(5)
-    print(f"== {args.unrelated_secrets} unrelated Secrets added: operator RSS {rss_mib(pid, 'VmRSS'):.0f} MiB "
-          f"({rss_mib(pid, 'VmRSS') - before:+.0f} MiB; goal <= +20 MiB)")
+    print(
+        f"== {args.unrelated_secrets} unrelated Secrets added: operator RSS {rss_mib(pid, 'VmRSS'):.0f} MiB "
+        f"({rss_mib(pid, 'VmRSS') - before:+.0f} MiB; goal <= +20 MiB)"
+    )
 
 
 def main() -> None:

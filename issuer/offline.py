@@ -88,6 +88,14 @@ def _secret_data(doc: manifests.Document, errors: list[str]) -> dict[str, bytes]
     return out
 
 
+def _validate(parsed: Any) -> list[Any]:
+    if isinstance(parsed, t.Certificate):
+        return list(validation.validate_certificate(parsed))
+    if isinstance(parsed, t.Issuer):
+        return list(validation.validate_issuer(parsed))
+    return []  # other kinds are refused by the caller
+
+
 def _with_namespace(doc: manifests.Document, namespace: str) -> manifests.Document:
     """Namespaced documents that name no namespace get the default one, as kubectl does."""
     obj = doc.obj
@@ -121,14 +129,14 @@ def issue_documents(
         group = doc.api_version.split("/")[0] if "/" in doc.api_version else ""
         obj = doc.obj
         if group in _CM_GROUPS:
-            violations = validation.validate(obj)
-            if violations:
-                errors.extend(f"{doc.where()}: {v}" for v in violations)
-                continue
             try:
                 parsed = t.parse(obj)
-            except InvalidObject as exc:  # validate() reported these already; kept for type narrowing
+            except InvalidObject as exc:
                 errors.extend(f"{doc.where()}: {v}" for v in exc.violations)
+                continue
+            violations = _validate(parsed)
+            if violations:
+                errors.extend(f"{doc.where()}: {v}" for v in violations)
                 continue
             if isinstance(parsed, t.Issuer):
                 key = (parsed.kind, "" if parsed.is_cluster_scoped else parsed.metadata.namespace, parsed.metadata.name)
@@ -256,7 +264,7 @@ def _issue_one(
         errors.append(f"{item.label}: cannot build the certificate request: {err}")
         return None
     key_secret = cert.metadata.name + OFFLINE_KEY_SECRET_SUFFIX
-    cr = t.parse_certificate_request(requestmanager.build_request(cert, csr_pem, 1, key_secret))
+    cr = requestmanager.typed_request(cert, csr_pem, 1, key_secret)
     key_data = {c.TLS_PRIVATE_KEY_KEY: keys.encode(key, c.PKCS8)}
 
     def lookup(namespace: str, name: str) -> Mapping[str, bytes] | None:
@@ -285,25 +293,31 @@ def _order(
 ) -> list[_Cert]:
     """Dependencies first (Kahn's algorithm, input order among equals); a cycle is an input error."""
     wanted = {item.key for item in items}
-    pending = {item.key: {d for d in deps[item.key] if d in wanted} for item in items}
-    missing = {item.key: deps[item.key] - wanted for item in items}
+    blocked = set()
+    for item in items:
+        missing = deps[item.key] - wanted
+        if missing:
+            blocked.add(item.key)
+            names = ", ".join(by_name[m].label for m in sorted(missing))
+            errors.append(f"{item.label}: depends on {names}, which cannot be issued offline")
+    waiting = {item.key: len(deps[item.key]) for item in items if item.key not in blocked}
+    dependents: dict[SecretKey, list[SecretKey]] = {}
+    for key in waiting:
+        for dep in deps[key]:
+            dependents.setdefault(dep, []).append(key)
+    position = {item.key: i for i, item in enumerate(items)}
+    ready = [item.key for item in items if waiting.get(item.key) == 0]
     out: list[_Cert] = []
-    blocked = {k for k, m in missing.items() if m}
-    for key in blocked:
-        names = ", ".join(by_name[m].label for m in sorted(missing[key]))
-        errors.append(f"{by_name[key].label}: depends on {names}, which cannot be issued offline")
-    progress = True
-    while progress:
-        progress = False
-        for item in items:
-            key = item.key
-            if key in pending and key not in blocked and not pending[key]:
-                out.append(item)
-                del pending[key]
-                for rest in pending.values():
-                    rest.discard(key)
-                progress = True
-    cycle = [k for k in pending if k not in blocked]
+    while ready:
+        key = ready.pop(0)
+        out.append(by_name[key])
+        released = []
+        for dependent in dependents.get(key, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                released.append(dependent)
+        ready = sorted([*ready, *released], key=position.__getitem__) if released else ready
+    cycle = [k for k, n in waiting.items() if n > 0]
     if cycle:
         names = ", ".join(by_name[k].label for k in cycle)
         errors.append(f"dependency cycle between Certificates and CA Issuers: {names}")

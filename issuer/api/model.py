@@ -10,6 +10,7 @@ manifest with many problems reports all of them at once. `parse` raises `Invalid
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -137,7 +138,7 @@ class Model:
         for attr, name, hint, _zero_value in cls._wire_fields():
             if name not in data:
                 continue
-            value = _parse(data[name], hint, _join(path, name), own)
+            value = _parser(hint)(data[name], _join(path, name) if path else name, own)
             if value is not _SKIP:
                 kwargs[attr] = value
         obj = cls(**kwargs)
@@ -186,31 +187,49 @@ def _type_name(value: Any) -> str:
 
 
 def _parse(value: Any, hint: Any, path: str, errors: list[Violation]) -> Any:
+    return _parser(hint)(value, path, errors)
+
+
+Parser = typing.Callable[[Any, str, list[Violation]], Any]
+
+
+@functools.cache
+def _parser(hint: Any) -> Parser:
+    """A parse function for one type hint, built once: parsing runs for every object the operator reads."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        if value is None:
-            return None
-        if len(non_none) == 1:
-            return _parse(value, non_none[0], path, errors)
-        return value
+        if len(non_none) != 1:
+            return lambda value, path, errors: value
+        inner = _parser(non_none[0])
+        return lambda value, path, errors: None if value is None else inner(value, path, errors)
     if hint is Any:
-        return value
-    if value is None:
-        return _SKIP
+        return lambda value, path, errors: value
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            errors.append(invalid(path, value, "must be a list"))
-            return _SKIP
-        item = args[0]
-        parsed = [_parse(v, item, f"{path}[{i}]", errors) for i, v in enumerate(value)]
-        return tuple(p for p in parsed if p is not _SKIP)
+        item = _parser(args[0])
+
+        def parse_list(value: Any, path: str, errors: list[Violation]) -> Any:
+            if value is None:
+                return _SKIP
+            if not isinstance(value, list | tuple):
+                errors.append(invalid(path, value, "must be a list"))
+                return _SKIP
+            parsed = [item(v, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+            return tuple(p for p in parsed if p is not _SKIP)
+
+        return parse_list
     if origin in (dict, Mapping) or hint is dict:
-        if not isinstance(value, Mapping):
-            errors.append(invalid(path, value, "must be an object"))
-            return _SKIP
-        if args and args[1] is str:
+        strings = bool(args) and args[1] is str
+
+        def parse_map(value: Any, path: str, errors: list[Violation]) -> Any:
+            if value is None:
+                return _SKIP
+            if not isinstance(value, Mapping):
+                errors.append(invalid(path, value, "must be an object"))
+                return _SKIP
+            if not strings:
+                return dict(value)
             out: dict[str, Any] = {}
             for k, v in value.items():
                 if not isinstance(v, str):
@@ -218,30 +237,50 @@ def _parse(value: Any, hint: Any, path: str, errors: list[Violation]) -> Any:
                     continue
                 out[str(k)] = v
             return out
-        return dict(value)
+
+        return parse_map
     if isinstance(hint, type) and issubclass(hint, Model):
-        if not isinstance(value, Mapping):
-            errors.append(invalid(path, value, "must be an object"))
-            return _SKIP
-        return hint.from_wire(value, path, errors)
+        model = hint
+
+        def parse_model(value: Any, path: str, errors: list[Violation]) -> Any:
+            if value is None:
+                return _SKIP
+            if not isinstance(value, Mapping):
+                errors.append(invalid(path, value, "must be an object"))
+                return _SKIP
+            return model.from_wire(value, path, errors)
+
+        return parse_model
     if hint is bool:
-        if not isinstance(value, bool):
-            errors.append(invalid(path, value, "must be a boolean"))
-            return _SKIP
-        return value
+        return _scalar(lambda v: isinstance(v, bool), "must be a boolean")
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+
+        def parse_int(value: Any, path: str, errors: list[Violation]) -> Any:
+            if value is None:
+                return _SKIP
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
             if isinstance(value, float) and value.is_integer():
                 return int(value)
             errors.append(invalid(path, value, "must be an integer"))
             return _SKIP
-        return value
+
+        return parse_int
     if hint is str:
-        if not isinstance(value, str):
-            errors.append(invalid(path, value, "must be a string"))
+        return _scalar(lambda v: isinstance(v, str), "must be a string")
+    return lambda value, path, errors: _SKIP if value is None else value
+
+
+def _scalar(check: typing.Callable[[Any], bool], detail: str) -> Parser:
+    def parse(value: Any, path: str, errors: list[Violation]) -> Any:
+        if value is None:
+            return _SKIP
+        if not check(value):
+            errors.append(invalid(path, value, detail))
             return _SKIP
         return value
-    return value
+
+    return parse
 
 
 def _dump(value: Any) -> Any:

@@ -88,6 +88,24 @@ def build_request(
     return obj
 
 
+def typed_request(cert: t.Certificate, csr_pem: bytes, revision: int, private_key_secret_name: str,
+                  ) -> t.CertificateRequest:
+    """The same request as `build_request`, as a typed view (no dict round trip; the offline path)."""
+    meta = cert.metadata
+    annotations = copied_annotations(meta.annotations, DEFAULT_COPIED_ANNOTATION_PREFIXES)
+    annotations.update({
+        c.ANN_CERTIFICATE_REVISION: str(revision),
+        c.ANN_PRIVATE_KEY_SECRET_NAME: private_key_secret_name,
+        c.ANN_CERTIFICATE_NAME: meta.name,
+    })
+    return t.CertificateRequest(
+        metadata=t.ObjectMeta(name=request_name(meta.name, revision), namespace=meta.namespace,
+                              labels=dict(meta.labels), annotations=annotations),
+        spec=t.CertificateRequestSpec(duration=cert.spec.duration or "", issuer_ref=cert.spec.issuer_ref,
+                                      request=csr_pem, is_ca=cert.spec.is_ca, usages=cert.spec.usages),
+    )
+
+
 def owner_reference(cert: t.Certificate) -> dict[str, Any]:
     return {
         "apiVersion": c.API_VERSION,

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from issuer.pki import keys, pem
+from issuer.pki import keys, memo, pem
 from issuer.pki.errors import MAX_CERTIFICATE_PEM_SIZE, MAX_CHAIN_PEM_SIZE, PKIError
 
 
@@ -40,10 +40,19 @@ def load_certificates(
     data: bytes, limit: int = MAX_CHAIN_PEM_SIZE, what: str = "certificate chain"
 ) -> list[x509.Certificate]:
     """Every CERTIFICATE block in `data`, in file order; other PEM block types are ignored (as Go does)."""
+    pem.check_size(data, limit, what)
+    key = bytes(data)
+    cached = _PARSED.get(key)
+    if cached is not None:
+        return list(cached)
     certs = [_load_der(der, what) for kind, der in pem.blocks(data, limit, what) if kind == "CERTIFICATE"]
     if not certs:
         raise PKIError(f"{what}: no CERTIFICATE PEM block was found")
+    _PARSED.put(key, tuple(certs))
     return certs
+
+
+_PARSED: memo.BytesMemo[tuple[x509.Certificate, ...]] = memo.BytesMemo(512)
 
 
 def load_certificate(data: bytes, what: str = "certificate") -> x509.Certificate:
@@ -64,8 +73,11 @@ def public_key(cert: x509.Certificate) -> keys.PublicKey:
 
 
 def encode(certs: list[x509.Certificate] | tuple[x509.Certificate, ...]) -> bytes:
-    """Concatenated PEM blocks."""
-    return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certs)
+    """Concatenated PEM blocks (remembered as parsed: `load_certificates` of these bytes is free)."""
+    data = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certs)
+    if certs:
+        _PARSED.put(data, tuple(certs))
+    return data
 
 
 def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:

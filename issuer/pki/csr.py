@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtensionOID
 from issuer.api import defaults
 from issuer.api import types as t
 from issuer.api.model import Violation, invalid
-from issuer.pki import keys, names, pem, usages
+from issuer.pki import keys, memo, names, pem, usages
 from issuer.pki.errors import MAX_CERTIFICATE_PEM_SIZE, PKIError
 
 
@@ -57,12 +57,29 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
 
 
 def pem_bytes(csr: x509.CertificateSigningRequest) -> bytes:
-    """PEM (`CERTIFICATE REQUEST`) of a CSR."""
-    return csr.public_bytes(serialization.Encoding.PEM)
+    """PEM (`CERTIFICATE REQUEST`) of a CSR (remembered as parsed: `load` of these bytes is free)."""
+    data = csr.public_bytes(serialization.Encoding.PEM)
+    _PARSED.put(data, csr)
+    return data
+
+
+_PARSED: memo.BytesMemo[x509.CertificateSigningRequest] = memo.BytesMemo(512)
 
 
 def load(data: bytes) -> x509.CertificateSigningRequest:
-    """The first PEM CSR in `data`, fully parsed and signature-checked; PKIError otherwise."""
+    """The first PEM CSR in `data`, fully parsed and signature-checked; PKIError otherwise.
+
+    Parsed CSRs are kept in a small cache keyed by their bytes: a request's CSR is read by the request
+    manager, the signer and the policies, and parsing plus signature checking costs more than signing."""
+    data = bytes(data)
+    cached = _PARSED.get(data)
+    if cached is None:
+        cached = _load(data)
+        _PARSED.put(data, cached)
+    return cached
+
+
+def _load(data: bytes) -> x509.CertificateSigningRequest:
     kind, der = pem.blocks(data, MAX_CERTIFICATE_PEM_SIZE, "certificate request")[0]
     if kind not in ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"):
         raise PKIError(f"certificate request: expected a CERTIFICATE REQUEST PEM block, found {kind!r}")

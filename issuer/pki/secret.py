@@ -23,7 +23,6 @@ import datetime as _dt
 import hashlib
 from collections.abc import Mapping
 
-import jks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -130,6 +129,8 @@ def _jks(
     password: str,
     stamp: int,
 ) -> bytes:
+    import jks  # pyjks (and pyasn1) cost 50 ms to import: only when a JKS keystore is asked for
+
     entries: list[jks.PrivateKeyEntry | jks.TrustedCertEntry] = []
     if alias is not None and key is not None:
         entry = jks.PrivateKeyEntry.new(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -72,16 +73,24 @@ def sign_with_ca(
     """A certificate for the CSR signed by the CA; status.certificate = leaf + CA chain minus a self-signed
     root, status.ca = the root-most certificate (from tls.crt, extended with matching ca.crt certificates)."""
     tmpl = template.from_request(csr, request_spec, now)
+    aki, above_leaf, root_pem = _ca_parts(ca)
+    leaf = build_certificate(tmpl, ca.certificate.subject, ca.key, aki, crl=crl, ocsp=ocsp, issuing_urls=issuing_urls)
+    return SignResult(cert_pem_chain=chain.encode([leaf, *above_leaf]), ca_pem=root_pem, leaf=leaf)
+
+
+@functools.lru_cache(maxsize=128)
+def _ca_parts(ca: ca_mod.CAKeyPair) -> tuple[x509.AuthorityKeyIdentifier, tuple[x509.Certificate, ...], bytes]:
+    """What every certificate signed by `ca` shares, worked out once per CA: the AKI, the chain above the
+    leaf (the CA chain minus a self-signed root) and the PEM of status.ca (the root-most)."""
     try:
         issuer_ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski)
     except x509.ExtensionNotFound:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.certificate.public_key())  # type: ignore[arg-type]
-    leaf = build_certificate(tmpl, ca.certificate.subject, ca.key, aki, crl=crl, ocsp=ocsp, issuing_urls=issuing_urls)
-    ordered = chain.order([leaf, ca.certificate, *ca.chain])
-    ordered = chain.extend(ordered, list(ca.extra_ca))
-    certs, root = chain.split_ca(ordered)
-    return SignResult(cert_pem_chain=chain.encode(certs), ca_pem=chain.encode([root]), leaf=leaf)
+    ordered = chain.extend(chain.order([ca.certificate, *ca.chain]), list(ca.extra_ca))
+    root = ordered[-1]
+    above = ordered[:-1] if chain.is_self_signed(root) else ordered
+    return aki, tuple(above), chain.encode([root])
 
 
 TEMPORARY_CA_COMMON_NAME = "cert-manager.local"

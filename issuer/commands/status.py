@@ -256,7 +256,7 @@ def render(doc: Mapping[str, Any], at: dt.datetime) -> str:
             lines.append(f"- Name: {ch['name']}, Type: {ch['type']}, Token: {ch['token']}, Key: {ch['key']}, "
                          f"State: {ch['state']}, Reason: {ch['reason']}, "
                          f"Processing: {str(ch['processing']).lower()}, Presented: {str(ch['presented']).lower()}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ async def decide(kube: kube_client.Client, name: str, namespace: str, type_: str
     for attempt in range(ATTEMPTS):
         req = await kube.get(r.CERTIFICATE_REQUESTS, name, namespace)
         if req is None:
-            raise common.CommandError(f'CertificateRequest "{name}" not found in namespace "{namespace}"')
+            raise await common.not_found(kube, r.CERTIFICATE_REQUESTS, name, namespace)
         for existing, word in ((c.COND_APPROVED, "approved"), (c.COND_DENIED, "denied")):
             if common.condition(req, existing) is not None:
                 raise common.CommandError(f"CertificateRequest {namespace}/{name} is already {word}")

@@ -83,7 +83,8 @@ async def once(kube: kube_client.Client, namespace: str) -> None:
         await _crds(kube)
         for res in SERVED:
             try:
-                await kube.list(res, namespace if res.namespaced else None, page_size=1)
+                await kube.list(res, namespace if res.namespaced else None,
+                                field_selector=f"metadata.name={PREFIX}probe")  # served? (no object matches)
             except errors.NotFound:
                 raise NotReady(f"the {res.api_version} API does not serve {res.plural}: the cert-manager CRDs "
                                "are not installed") from None

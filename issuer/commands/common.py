@@ -42,8 +42,31 @@ def error(message: str, stream: TextIO | None = None) -> None:
     print(f"error: {message}", file=stream or sys.stderr)
 
 
+def invalid_name(args: argparse.Namespace) -> str | None:
+    """Why a NAME or --namespace given on the command line cannot name an object, or None."""
+    given = [("namespace", getattr(args, "namespace", None)), ("name", getattr(args, "name", None)),
+             *(("name", n) for n in getattr(args, "names", None) or ())]
+    for what, value in given:
+        if value is not None and (not value or value in (".", "..") or "/" in value or len(value) > 253):
+            return f"invalid {what} {value!r}"
+    return None
+
+
+async def not_found(kube: kube_client.Client, res: r.Resource, name: str, namespace: str) -> CommandError:
+    """The error for a missing object; says so when the resource type itself is not served (no CRDs)."""
+    try:
+        await kube.list(res, namespace, field_selector=f"metadata.name={name}")
+    except errors.NotFound:
+        return CommandError(f"the server does not serve {res.qualified}: are the cert-manager CRDs installed?")
+    return CommandError(f'{res.kind} "{name}" not found in namespace "{namespace}"')
+
+
 def run(args: argparse.Namespace, command: Command) -> int:
     """Load the configuration, then run `command(kube, namespace)`; errors become one line on stderr."""
+    problem = invalid_name(args)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
     try:
         cluster = kube_config.load(args.kubeconfig)
     except errors.ConfigError as err:

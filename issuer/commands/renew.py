@@ -102,14 +102,14 @@ def main(args: argparse.Namespace) -> int:
             results.append({"namespace": ns, "name": name, "result": outcome})
             if args.output == "json":
                 continue
-            if outcome == "triggered":
+            if outcome == "missing":
+                common.error(str(await common.not_found(kube, r.CERTIFICATES, name, ns)))
+            elif outcome == "triggered":
                 print(f"Manually triggered issuance of Certificate {ns}/{name}")
             elif outcome == "issuing" and not args.names:
                 print(f"Skipping Certificate {ns}/{name}: it is already issuing")
             elif outcome == "issuing":
                 common.error(f"Certificate {ns}/{name} is already issuing; not triggering it again")
-            else:
-                common.error(f'Certificate "{name}" not found in namespace "{ns}"')
         if args.names:
             failed = any(x["result"] != "triggered" for x in results)
         else:

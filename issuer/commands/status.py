@@ -160,7 +160,7 @@ async def _acme(kube: kube_client.Client, request: Mapping[str, Any], namespace:
 async def gather(kube: kube_client.Client, name: str, namespace: str) -> Obj:
     cert = await kube.get(r.CERTIFICATES, name, namespace)
     if cert is None:
-        raise common.CommandError(f'Certificate "{name}" not found in namespace "{namespace}"')
+        raise await common.not_found(kube, r.CERTIFICATES, name, namespace)
     meta, spec, status = common.meta(cert), common.section(cert, "spec"), common.section(cert, "status")
     doc: Obj = {
         "name": meta.get("name"),

@@ -803,3 +803,21 @@ def test_no_configuration_at_all_as_a_subprocess(tmp_path: pathlib.Path) -> None
                            "~/.kube/config or run inside a cluster\n")
     proc = _python("status", "certificate", env=env)
     assert proc.returncode == 2 and "the following arguments are required: NAME" in proc.stderr
+
+
+def test_without_crds_the_missing_api_is_named(bare: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (("status", "certificate", "web"), ("renew", "web"), ("approve", "req")):
+        code, out, err = run(capsys, *cmd(bare, *argv))
+        assert (code, out) == (1, "")
+        assert err.startswith("error: the server does not serve certificate"), err
+        assert err.endswith(".cert-manager.io: are the cert-manager CRDs installed?\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ("status", "certificate", "a/b"), ("renew", "ok", ".."), ("approve", "x", "-n", "a/b"),
+    ("inspect", "secret", "a/b"),
+], ids=" ".join)
+def test_names_that_cannot_name_an_object_are_usage_errors(capsys: pytest.CaptureFixture[str],
+                                                           argv: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *argv, "--kubeconfig", "/nonexistent")
+    assert (code, out) == (2, "") and err.startswith("error: invalid ")

@@ -237,9 +237,6 @@ EXPECTED_CONTROLLER_RULES: set[rbac.Rule] = {
     # ingress-shim.
     *((CM, "certificates", v) for v in ("create", "update", "patch", "delete")),
     # kopf's own annotations on the objects it handles (Certificates already have patch).
-    (CM, "certificaterequests", "patch"),
-    (CM, "issuers", "patch"),
-    (CM, "clusterissuers", "patch"),
     # blockOwnerDeletion ownerReferences.
     (CM, "certificates/finalizers", "update"),
     (CM, "certificaterequests/finalizers", "update"),

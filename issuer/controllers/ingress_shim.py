@@ -95,7 +95,7 @@ class Outcome:
         return bool(self.create or self.update or self.delete)
 
 
-class _BadAnnotations(ValueError):
+class BadAnnotations(ValueError):
     """The field annotations cannot be turned into a Certificate spec; carries one message per problem."""
 
     def __init__(self, problems: Sequence[str]) -> None:
@@ -148,7 +148,7 @@ def decide(ingress: Mapping[str, Any], existing: Sequence[Mapping[str, Any]], op
     if blocks:
         try:
             fields = translate_annotations(annotations)
-        except _BadAnnotations as exc:
+        except BadAnnotations as exc:
             outcome.events.append(
                 (WARNING, REASON_BAD_CONFIG, f"Could not build Certificates due to bad annotations: {exc}")
             )
@@ -346,7 +346,7 @@ class Fields:
 def translate_annotations(annotations: Mapping[str, str]) -> Fields:
     """translateAnnotations: every ``cert-manager.io/*`` field annotation, each value checked on its own.
 
-    Raises `_BadAnnotations` listing every bad value; cross-field rules (renewBefore < duration, the
+    Raises `BadAnnotations` listing every bad value; cross-field rules (renewBefore < duration, the
     renewBeforePercentage formula) are left to the webhook rules run on the finished Certificate.
     """
     problems: list[str] = []
@@ -441,7 +441,7 @@ def translate_annotations(annotations: Mapping[str, str]) -> Fields:
                 values["secret_template"] = template
 
     if problems:
-        raise _BadAnnotations(problems)
+        raise BadAnnotations(problems)
     return Fields(**values)
 
 

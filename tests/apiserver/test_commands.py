@@ -821,3 +821,24 @@ def test_names_that_cannot_name_an_object_are_usage_errors(capsys: pytest.Captur
                                                            argv: tuple[str, ...]) -> None:
     code, out, err = run(capsys, *argv, "--kubeconfig", "/nonexistent")
     assert (code, out) == (2, "") and err.startswith("error: invalid ")
+
+
+def test_status_with_a_cluster_issuer(cluster: Cluster, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"ciss-{ns}"
+    cluster.create(r.CLUSTER_ISSUERS, {"metadata": {"name": name}, "spec": {"selfSigned": {}}}, None,
+                   {"conditions": [{"type": "Ready", "status": "True", "reason": "IsReady", "message": "",
+                                    "lastTransitionTime": stamp(NOW)}]})
+    body = certificate("web", issuer=name)
+    body["spec"]["issuerRef"]["kind"] = "ClusterIssuer"
+    cluster.create(r.CERTIFICATES, body, ns)
+    doc = json.loads(run(capsys, *cmd(cluster, "status", "certificate", "web", "-n", ns, "-o", "json"))[1])
+    assert doc["issuer"]["kind"] == "ClusterIssuer" and doc["issuer"]["type"] == "selfSigned"
+    assert doc["issuer"]["conditions"][0]["reason"] == "IsReady"
+    assert doc["ready"] is False and doc["conditions"] == [] and doc["certificateRequest"] is None
+
+
+def test_renew_several_names_one_missing(cluster: Cluster, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cluster.create(r.CERTIFICATES, certificate("web"), ns, cert_status(ready()))
+    code, out, err = run(capsys, *cmd(cluster, "renew", "web", "ghost", "-n", ns))
+    assert (code, out) == (1, f"Manually triggered issuance of Certificate {ns}/web\n")
+    assert err == f'error: Certificate "ghost" not found in namespace "{ns}"\n'

@@ -46,7 +46,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except duration.DurationError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    from issuer.controllers import ingress_shim
+
+    shim = ingress_shim.Options(
+        default_issuer_name=args.default_issuer_name,
+        default_issuer_kind=args.default_issuer_kind,
+        default_issuer_group=args.default_issuer_group,
+        auto_certificate_annotations=tuple(a for a in args.auto_certificate_annotations.split(",") if a),
+        extra_certificate_annotations=tuple(a for a in args.extra_certificate_annotations.split(",") if a),
+    )
     options = Options(
+        ingress_shim=shim,
         namespace=args.namespace,
         cluster_resource_namespace=args.cluster_resource_namespace,
         owner_reference=args.enable_certificate_owner_ref,
@@ -158,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--leader-election-retry-period", default="15s")
     run.add_argument("--acme-http01-solver-image", default=os.environ.get("ISSUER_IMAGE", ""),
                      help="image of ACME HTTP-01 solver Pods (default: $ISSUER_IMAGE, this controller's image)")
+    run.add_argument("--default-issuer-name", default="", help="issuer for Ingresses with kubernetes.io/tls-acme")
+    run.add_argument("--default-issuer-kind", default="Issuer")
+    run.add_argument("--default-issuer-group", default="cert-manager.io")
+    run.add_argument("--auto-certificate-annotations", default="kubernetes.io/tls-acme",
+                     help="comma list of Ingress annotations that ask for the default issuer")
+    run.add_argument("--extra-certificate-annotations", default="",
+                     help="comma list of Ingress annotations copied onto its Certificates")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     run.set_defaults(handler=_cmd_run)
 
@@ -175,10 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PASSTHROUGH = {
-    "apiserver": _cmd_apiserver,
-    "acmesolver": lambda a: __import__("issuer.acmesolver").acmesolver.main(a.rest),
-}
+def _cmd_acmesolver(args: argparse.Namespace) -> int:
+    from issuer import acmesolver
+
+    return acmesolver.main(args.rest)
+
+
+_PASSTHROUGH: dict[str, Handler] = {"apiserver": _cmd_apiserver, "acmesolver": _cmd_acmesolver}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,7 @@ WATCHED = (
     (c.GROUP, "v1", "issuers", cache_mod.ISSUER),
     (c.GROUP, "v1", "clusterissuers", cache_mod.CLUSTER_ISSUER),
     ("", "v1", "secrets", cache_mod.SECRET),
+    ("networking.k8s.io", "v1", "ingresses", cache_mod.INGRESS),
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime as _dt
 import logging
@@ -22,7 +23,7 @@ from issuer import policies
 from issuer.api import constants as c
 from issuer.api import types as t
 from issuer.api.model import InvalidObject
-from issuer.controllers import certificaterequests, certificates, issuers, issuing, requestmanager
+from issuer.controllers import certificaterequests, certificates, ingress_shim, issuers, issuing, requestmanager
 from issuer.controllers import conditions as cond
 from issuer.kube import errors as kerr
 from issuer.kube import resources as res
@@ -42,6 +43,7 @@ KIND_RESOURCES = {
     cache_mod.ISSUER: res.ISSUERS,
     cache_mod.CLUSTER_ISSUER: res.CLUSTER_ISSUERS,
     cache_mod.SECRET: res.SECRETS,
+    cache_mod.INGRESS: res.INGRESSES,
 }
 FAO_SELECTOR = f"{c.LABEL_FAO}=true"
 UNWATCHED_SECRET_RECHECK = 300.0  # issuers whose Secret we do not watch (no fao label) look again this often
@@ -57,6 +59,7 @@ class Options:
     workers: int = 5
     backoff_min: _dt.timedelta = c.DEFAULT_BACKOFF_MIN
     backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
+    ingress_shim: ingress_shim.Options = dataclasses.field(default_factory=ingress_shim.Options)
 
 
 def utcnow() -> _dt.datetime:
@@ -101,7 +104,8 @@ class Runtime:
         self.certificates = Controller("certificates", self._reconcile_certificate, workers=workers)
         self.requests = Controller("certificaterequests", self._reconcile_request, workers=workers)
         self.issuers = Controller("issuers", self._reconcile_issuer, workers=max(1, workers // 2))
-        self.controllers = [self.certificates, self.requests, self.issuers]
+        self.ingresses = Controller("ingress-shim", self._reconcile_ingress, workers=max(1, workers // 2))
+        self.controllers = [self.certificates, self.requests, self.issuers, self.ingresses]
         self.started = asyncio.Event()
         self._cert_options = certificates.Options(
             owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max
@@ -129,6 +133,8 @@ class Runtime:
             self.requests.queue.add(cache_mod.key_of(obj))
         for obj in self.cache.all(cache_mod.CERTIFICATE):
             self.certificates.queue.add(cache_mod.key_of(obj))
+        for obj in self.cache.all(cache_mod.INGRESS):
+            self.ingresses.queue.add(cache_mod.key_of(obj))
         self.started.set()
         log.info("started: %d certificates, %d requests, %d issuers, %d secrets in cache",
                  self.cache.count(cache_mod.CERTIFICATE), self.cache.count(cache_mod.CERTIFICATE_REQUEST),
@@ -166,6 +172,10 @@ class Runtime:
         wake: list[tuple[Controller, Any]] = []
         if kind == cache_mod.CERTIFICATE:
             wake.append((self.certificates, (ns, name)))
+            wake.extend((self.ingresses, (ns, ref.get("name") or "")) for ref in meta.get("ownerReferences") or ()
+                        if ref.get("kind") == "Ingress" and ref.get("controller"))
+        elif kind == cache_mod.INGRESS:
+            wake.append((self.ingresses, (ns, name)))
         elif kind == cache_mod.CERTIFICATE_REQUEST:
             wake.append((self.requests, (ns, name)))
             wake.extend((self.certificates, k) for k in self._owners(meta))
@@ -315,6 +325,29 @@ class Runtime:
             self.store(cache_mod.CERTIFICATE_REQUEST, updated, writer=("certificaterequests", key))
         await self.record(obj, "cert-manager-certificaterequests", events)
         return gate.requeue_after.total_seconds() if gate.requeue_after else None
+
+    # -- ingress-shim ---------------------------------------------------------------------------------
+    async def _reconcile_ingress(self, key: Any) -> float | None:
+        ns, name = key
+        ingress = self.cache.get(cache_mod.INGRESS, ns, name)
+        if ingress is None:
+            return None  # its Certificates go with it through their ownerReferences
+        existing = list(self.cache.all(cache_mod.CERTIFICATE, ns))
+        out = ingress_shim.decide(ingress, existing, self.options.ingress_shim)
+        for body in out.create:
+            try:
+                created = await self.client.create(res.CERTIFICATES, body, ns)
+            except kerr.AlreadyExists:
+                continue  # made meanwhile; the next event brings us back to compare
+            self.store(cache_mod.CERTIFICATE, created)
+        for body in out.update:
+            updated = await self.client.replace(res.CERTIFICATES, body, ns)
+            self.store(cache_mod.CERTIFICATE, updated)
+        for cert_name, uid in out.delete:
+            with contextlib.suppress(kerr.NotFound, kerr.Conflict):
+                await self.client.delete(res.CERTIFICATES, cert_name, ns, uid=uid or None)
+        await self.record(ingress, "cert-manager-ingress-shim", out.events)
+        return None
 
     # -- Certificates ---------------------------------------------------------------------------------
     def _certificate_snapshot(self, cert: t.Certificate) -> certificates.Snapshot:

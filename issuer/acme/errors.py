@@ -23,6 +23,7 @@ _RETRYABLE_CODES = frozenset({"rateLimited", "badNonce", "serverInternal"})
 
 DEFAULT_RETRY_DELAY = 5.0
 DEFAULT_RATE_LIMIT_DELAY = 60.0
+BAD_NONCE_DELAY = 0.2
 
 
 class ACMEError(Exception):
@@ -122,6 +123,8 @@ def classify(status: int, problem: dict[str, object] | None, retry_after: str | 
     if status == 429 or code == "rateLimited":
         delay = parse_retry_after(retry_after, DEFAULT_RATE_LIMIT_DELAY)
         return Retryable(text, delay, problem_type=ptype, status=status)
+    if code == "badNonce":  # the client already retried; another fresh nonce soon is all it takes
+        return Retryable(text, parse_retry_after(retry_after, BAD_NONCE_DELAY), problem_type=ptype, status=status)
     if status >= 500 or code in _RETRYABLE_CODES:
         return Retryable(text, parse_retry_after(retry_after, DEFAULT_RETRY_DELAY), problem_type=ptype, status=status)
     return Terminal(ptype, detail or f"HTTP {status}", status=status, message=text)

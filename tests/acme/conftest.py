@@ -6,7 +6,6 @@ stopped by PID at teardown."""
 from __future__ import annotations
 
 import itertools
-import pathlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,8 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from issuer.acme import client as acme_client
 from tests.acme import infra
-
-_KEY_POOL: list[rsa.RSAPrivateKey] = []
 
 
 @pytest.fixture(scope="session")
@@ -88,14 +85,10 @@ def make_client(pebble: infra.Pebble) -> Iterator[Callable[..., acme_client.ACME
         c.close()
 
 
-@pytest.fixture
-def acme(make_client: Callable[..., acme_client.ACMEClient]) -> acme_client.ACMEClient:
-    """A registered account on the shared Pebble."""
-    c = make_client()
+@pytest.fixture(scope="session")
+def acme(pebble: infra.Pebble) -> Iterator[acme_client.ACMEClient]:
+    """One registered account on the shared Pebble for the session (the client is thread-safe)."""
+    c = acme_client.ACMEClient(pebble.directory_url, account_key(), ca_bundle=pebble.ca_bundle)
     c.register("tests@example.test")
-    return c
-
-
-@pytest.fixture
-def work(tmp_path: pathlib.Path) -> pathlib.Path:
-    return tmp_path
+    yield c
+    c.close()

@@ -9,6 +9,7 @@ can sign with (RSA from 1024 bits, P-224 to P-521, Ed25519), as cert-manager doe
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import TypeAlias
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from issuer.api import constants as c
 from issuer.api import defaults
 from issuer.api import types as t
-from issuer.pki import pem
+from issuer.pki import memo, pem
 from issuer.pki.errors import MAX_PRIVATE_KEY_PEM_SIZE, PKIError
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -27,6 +28,11 @@ PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed
 _CURVES: dict[int, ec.EllipticCurve] = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}
 _CURVE_SIZES: dict[str, int] = {"secp224r1": 224, "secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
 _LOADABLE_CURVES = frozenset(_CURVE_SIZES)
+# Loading an RSA key checks it (about 25 ms for 2048 bits), and the operator reads the same Secret's key on
+# every reconcile: remember loaded keys by their PEM bytes.
+_LOADED: memo.BytesMemo[PrivateKey] = memo.BytesMemo(4096)
+# What `encode` wrote (any reader may take these as parsed: they came from a key object we hold).
+ENCODED: memo.BytesMemo[PrivateKey] = memo.BytesMemo(4096)
 
 
 def generate(private_key_spec: t.CertificatePrivateKey | None) -> PrivateKey:
@@ -52,7 +58,10 @@ def encode(key: PrivateKey, encoding: str = c.PKCS1) -> bytes:
 
     Ed25519 keys are always PKCS#8 (no PKCS#1 form exists), as in cert-manager.
     """
-    return key.private_bytes(serialization.Encoding.PEM, _format(key, encoding), serialization.NoEncryption())
+    data = key.private_bytes(serialization.Encoding.PEM, _format(key, encoding), serialization.NoEncryption())
+    with contextlib.suppress(PKIError):  # a key `load` must refuse is not remembered
+        ENCODED.put(data, check_supported(key))
+    return data
 
 
 def der(key: PrivateKey, encoding: str = c.PKCS8) -> bytes:
@@ -73,6 +82,10 @@ _LOADERS = {"PRIVATE KEY": "PKCS#8", "RSA PRIVATE KEY": "PKCS#1", "EC PRIVATE KE
 
 def load(data: bytes) -> PrivateKey:
     """The first PEM private key in `data`; PKIError for anything else (encrypted, malformed, unsupported)."""
+    data = bytes(data)
+    known = _LOADED.get(data) or ENCODED.get(data)
+    if known is not None:
+        return known
     kind, body = pem.blocks(data, MAX_PRIVATE_KEY_PEM_SIZE, "private key")[0]
     if kind == "ENCRYPTED PRIVATE KEY":
         raise PKIError("private key is encrypted; only unencrypted keys are supported")
@@ -88,7 +101,9 @@ def load(data: bytes) -> PrivateKey:
         raise PKIError("PEM block says RSA PRIVATE KEY but holds another key type")
     if kind == "EC PRIVATE KEY" and not isinstance(key, ec.EllipticCurvePrivateKey):
         raise PKIError("PEM block says EC PRIVATE KEY but holds another key type")
-    return check_supported(key)
+    loaded = check_supported(key)
+    _LOADED.put(data, loaded)
+    return loaded
 
 
 def check_supported(key: object) -> PrivateKey:

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from issuer.api import constants as c
 from issuer.api import defaults, types
 from issuer.api import duration as _duration
+from issuer.pki import keys, memo
 from issuer.pki import names as pki_names
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -33,6 +34,8 @@ _T = TypeVar("_T")
 # Parsing is wrapped broadly: cryptography raises ValueError, TypeError, UnsupportedAlgorithm and, for lazily
 # parsed extensions, more; none of it may escape into a policy check.
 _PARSE_ERRORS = (Exception,)
+# The policies look at a Secret's tls.key on every reconcile; an RSA key check costs about 25 ms.
+_KEYS: memo.BytesMemo[PrivateKey] = memo.BytesMemo(4096)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,12 +77,16 @@ def parse_private_key(data: bytes) -> Parsed[PrivateKey]:
     }.get(block)
     if label is None:
         return Parsed(None, f"unknown private key type: {block}")
+    known = _KEYS.get(bytes(data)) or keys.ENCODED.get(bytes(data))
+    if known is not None:
+        return Parsed(known)
     try:
         key = serialization.load_pem_private_key(bytes(data), password=None)
     except _PARSE_ERRORS as exc:
         return Parsed(None, f"{label}: {_reason(exc)}")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         return Parsed(None, f"{label}: invalid key type")
+    _KEYS.put(bytes(data), key)
     return Parsed(key)
 
 

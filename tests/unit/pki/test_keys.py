@@ -190,3 +190,20 @@ def test_signature_hash(key_args: tuple[str, int | None], requested: str, expect
 def test_signature_hash_refuses_an_algorithm_for_another_key_type() -> None:
     with pytest.raises(PKIError, match="does not fit a ECDSA key"):
         keys.signature_hash(cached_key("ECDSA"), "SHA256WithRSA")
+
+
+def test_keys_are_parsed_once_per_content_since_an_rsa_key_check_costs_25_ms() -> None:
+    """The operator reads the same Secret's tls.key on every reconcile (found by tests/controller)."""
+    from issuer.pki import match
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ours = keys.encode(key, "PKCS8")
+    assert keys.load(ours) is key
+    assert match.parse_private_key(ours).value is key
+    foreign = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+    # not written by keys.encode: each loader checks it once, then remembers it
+    first = keys.load(foreign)
+    assert first is not key and keys.load(foreign) is first
+    parsed = match.parse_private_key(foreign).value
+    assert parsed is not None and match.parse_private_key(foreign).value is parsed

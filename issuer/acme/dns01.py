@@ -106,11 +106,13 @@ def _fmt(server: Nameserver) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _first_answer(servers: Sequence[Nameserver], name: str, rdtype: str) -> dns.message.Message:
+def _first_answer(
+    servers: Sequence[Nameserver], name: str, rdtype: str, timeout: float = DEFAULT_TIMEOUT
+) -> dns.message.Message:
     last: errors.ACMEError | None = None
     for server in servers:
         try:
-            reply = query(name, rdtype, server)
+            reply = query(name, rdtype, server, timeout=timeout)
         except errors.Retryable as err:
             last = err
             continue
@@ -143,11 +145,11 @@ def resolve_fqdn(dns_name: str, cname_strategy: str, nameservers: Sequence[Names
     return follow_cname(fqdn, nameservers) if cname_strategy == CNAME_FOLLOW else fqdn
 
 
-def find_zone(fqdn: str, nameservers: Sequence[Nameserver]) -> str:
+def find_zone(fqdn: str, nameservers: Sequence[Nameserver], timeout: float = DEFAULT_TIMEOUT) -> str:
     """The zone apex holding `fqdn` (with trailing dot), from SOA answers or the authority section."""
     name = dns.name.from_text(fqdn)
     while len(name.labels) > 1:
-        reply = _first_answer(nameservers, name.to_text(), "SOA")
+        reply = _first_answer(nameservers, name.to_text(), "SOA", timeout)
         for section in (reply.answer, reply.authority):
             for rrset in section:
                 if rrset.rdtype == dns.rdatatype.SOA and (rrset.name == name or name.is_subdomain(rrset.name)):

@@ -86,7 +86,7 @@ class Provider:
         self.config = config
 
     def find_zone(self, fqdn: str) -> str:
-        return dns01.find_zone(fqdn, [self.config.nameserver])
+        return dns01.find_zone(fqdn, [self.config.nameserver], self.config.timeout)
 
     def _update(self, fqdn: str, value: str, add: bool) -> None:
         cfg = self.config

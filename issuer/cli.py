@@ -55,8 +55,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         auto_certificate_annotations=tuple(a for a in args.auto_certificate_annotations.split(",") if a),
         extra_certificate_annotations=tuple(a for a in args.extra_certificate_annotations.split(",") if a),
     )
+    if not 0 <= args.renewal_jitter < 100:
+        print("error: --renewal-jitter must be a percentage from 0 to 99", file=sys.stderr)
+        return EXIT_USAGE
     options = Options(
         ingress_shim=shim,
+        renewal_jitter=args.renewal_jitter / 100,
         namespace=args.namespace,
         cluster_resource_namespace=args.cluster_resource_namespace,
         owner_reference=args.enable_certificate_owner_ref,
@@ -157,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrent-workers", type=int, default=5, help="workers per controller (default: 5)")
     run.add_argument("--backoff-min", default="1h", help="first delay after a failed issuance (default: 1h)")
     run.add_argument("--backoff-max", default="32h", help="longest delay after failed issuances (default: 32h)")
+    run.add_argument("--renewal-jitter", type=float, default=0.0, metavar="PERCENT",
+                     help="renew up to PERCENT of a certificate's lifetime earlier, the same for each certificate "
+                          "across restarts, so that certificates issued together do not renew together (default 0)")
     run.add_argument("--metrics-listen-address", default=":9402", help="Prometheus /metrics ('' turns it off)")
     run.add_argument("--health-listen-address", default=":9403", help="/livez and /readyz ('' turns it off)")
     run.add_argument("--leader-elect", action="store_true", help="run with leader election (several replicas)")

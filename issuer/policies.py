@@ -21,6 +21,7 @@ import binascii
 import dataclasses
 import datetime as _dt
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -150,6 +151,7 @@ class Input:
     current_request: types.CertificateRequest | None
     next_request: types.CertificateRequest | None
     now: _dt.datetime
+    renewal_jitter: float = 0.0  # `--renewal-jitter` as a fraction of the lifetime (0 = cert-manager's times)
 
 
 class _Facts:
@@ -329,7 +331,7 @@ def current_certificate_nearing_expiry(f: _Facts) -> Violation | None:
     if renewal_spec is not None and renewal_spec.policy == renewal.POLICY_DISABLED:
         return None
     leaf = f.leaf.value
-    result = renewal.renewal_time_for(f.spec, leaf.not_valid_before_utc, leaf.not_valid_after_utc)
+    result = renewal_time(f.input, leaf.not_valid_before_utc, leaf.not_valid_after_utc)
     if result.time is None or result.time > f.input.now:
         return None
     if result.error:
@@ -417,8 +419,25 @@ def status_times(input: Input) -> StatusTimes:
     if leaf.value is None:
         return StatusTimes()
     not_before, not_after = leaf.value.not_valid_before_utc, leaf.value.not_valid_after_utc
-    result = renewal.renewal_time_for(input.certificate.spec, not_before, not_after)
+    result = renewal_time(input, not_before, not_after)
     return StatusTimes(not_before, not_after, result.time, result.error)
+
+
+def jitter_fraction(certificate: types.Certificate) -> float:
+    """A stable number in [0, 1) per Certificate (from its namespace and name): restarts never reshuffle."""
+    key = f"{certificate.metadata.namespace}/{certificate.metadata.name}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
+
+
+def renewal_time(input: Input, not_before: _dt.datetime, not_after: _dt.datetime) -> renewal.RenewalTime:
+    """cert-manager's renewal time, moved earlier by this Certificate's share of `--renewal-jitter` (so that
+    Certificates issued together do not all renew in the same minute), never before notBefore."""
+    result = renewal.renewal_time_for(input.certificate.spec, not_before, not_after)
+    if result.time is None or input.renewal_jitter <= 0:
+        return result
+    shift = (not_after - not_before) * (input.renewal_jitter * jitter_fraction(input.certificate))
+    moved = max(not_before, result.time - shift).replace(microsecond=0)
+    return renewal.RenewalTime(moved, result.error)
 
 
 def temporary_certificate_needed(input: Input) -> Violation | None:

@@ -52,6 +52,7 @@ class Options:
     owner_reference: bool = False
     backoff_min: _dt.timedelta = c.DEFAULT_BACKOFF_MIN
     backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
+    renewal_jitter: float = 0.0  # fraction of the lifetime; see policies.renewal_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +188,7 @@ def decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
     next_rev = revision + 1
     next_requests = by_rev.get(next_rev, [])
     next_cr = next_requests[0] if len(next_requests) == 1 else None
-    inp = policies.Input(cert, s.secret, current, next_cr, now)
+    inp = policies.Input(cert, s.secret, current, next_cr, now, options.renewal_jitter)
     status = _with_readiness(old, inp, gen, now)
 
     if len(s.sharing) > 1 and policies.secret_owner(s.sharing, s.secret) != cert.metadata.name:
@@ -422,7 +423,7 @@ def _complete(
             next_private_key_secret_name="",
         ),
     )
-    final_inp = policies.Input(done, secret, request, None, now)
+    final_inp = policies.Input(done, secret, request, None, now, inp.renewal_jitter)
     final = _with_readiness(done.status, final_inp, cert.metadata.generation, now)
     out.delete.append(Delete("Secret", key.name, key.uid))
     out.events.append((NORMAL, c.COND_ISSUING, ISSUED_MESSAGE))

@@ -60,6 +60,7 @@ class Options:
     backoff_min: _dt.timedelta = c.DEFAULT_BACKOFF_MIN
     backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
     ingress_shim: ingress_shim.Options = dataclasses.field(default_factory=ingress_shim.Options)
+    renewal_jitter: float = 0.0  # fraction of a certificate's lifetime
 
 
 def utcnow() -> _dt.datetime:
@@ -108,7 +109,8 @@ class Runtime:
         self.controllers = [self.certificates, self.requests, self.issuers, self.ingresses]
         self.started = asyncio.Event()
         self._cert_options = certificates.Options(
-            owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max
+            owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max,
+            renewal_jitter=options.renewal_jitter,
         )
         self._background: set[asyncio.Task[Any]] = set()
         self.acme_metrics: Any = None  # set by the app when metrics are served

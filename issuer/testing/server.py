@@ -38,6 +38,14 @@ T = TypeVar("T")
 
 JSON_CT = "application/json"
 DEFAULT_WATCH_TIMEOUT = 1800.0
+MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
+
+
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise APIError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}", {}) from None
 
 
 def _json(obj: Any, status: int = 200, headers: CIMultiDict[str] | None = None) -> web.Response:
@@ -166,7 +174,7 @@ class EmbeddedAPIServer:
         await self.stop()
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
         await self._runner.setup()
@@ -474,7 +482,7 @@ class EmbeddedAPIServer:
             ctype = request.headers.get("Content-Type", "")
             if not ctype:
                 raise errors.unsupported_media()
-            raw = await request.read()
+            raw = await _read(request)
             obj, warnings, created = self.engine.patch(
                 res, namespace, route.name, ctype, raw, subresource=route.subresource, dry_run=dry_run,
                 field_validation=field_validation, manager=q.get("fieldManager", ""),
@@ -505,7 +513,7 @@ class EmbeddedAPIServer:
         return bool(values)
 
     async def _body(self, request: web.Request, res: Resource) -> Any:
-        raw = await request.read()
+        raw = await _read(request)
         ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype in ("", "application/json", "*/*", "text/plain"):
             try:
@@ -527,7 +535,7 @@ class EmbeddedAPIServer:
         raise errors.unsupported_media("application/json, application/yaml, application/vnd.kubernetes.protobuf")
 
     async def _delete_options(self, request: web.Request, res: Resource) -> dict[str, Any]:
-        raw = await request.read()
+        raw = await _read(request)
         options: dict[str, Any] = {}
         if raw.strip():
             try:

@@ -168,3 +168,9 @@ async def test_deletecollection_with_selector(api: Api) -> None:
     assert resp.status == 200 and resp.body["kind"] == "SecretList"
     names = [i["metadata"]["name"] for i in (await api.get(SECRETS)).body["items"]]
     assert names == ["s1", "s3"]
+
+
+async def test_oversized_body_is_413_status(api: Api) -> None:
+    body = {"metadata": {"name": "big"}, "stringData": {"a": "x" * (4 * 1024 * 1024)}}
+    resp = await api.post(SECRETS, body)
+    assert resp.status == 413 and resp.body["reason"] == "RequestEntityTooLarge"

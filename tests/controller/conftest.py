@@ -1,0 +1,387 @@
+"""Fixtures of the controller tier: the operator as users run it, in a subprocess
+(`python -m issuer run --kubeconfig PATH --cluster-resource-namespace cert-manager`), against the embedded
+API server running in a background thread of the test process (so tests can inject faults and read the
+request log), with crds/ installed by the real `kubectl apply`.
+
+- `cluster` (session): one API server + one operator shared by most tests; each test works in its own fresh
+  namespace (`ns`), so tests never collide, and two runs on one machine never collide either (port 0, tmp
+  dirs only).
+- `dedicated_cluster` (module, via `make_cluster`): a private API server + operator for tests that kill or
+  restart the operator or inject faults.
+- `Cluster.api`: raw JSON over HTTP (requests) for reads and writes; `Cluster.kubectl(*args)`: the real
+  kubectl with its own --cache-dir and HOME; `wait_ready`, `get`, `secret_data` (decoded) and friends.
+- `Operator`: the subprocess, its log in a file; `kill()` is SIGKILL, `restart()` starts it again; every
+  test fails if the operator logged a traceback while it ran.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from issuer.testing.server import ServerThread
+from tests.tools import require
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CRD_DIR = REPO / "crds"
+GROUP = "cert-manager.io"
+CLUSTER_RESOURCE_NAMESPACE = "cert-manager"
+CORE = {"secrets", "namespaces", "events"}
+CLUSTER_SCOPED = {"clusterissuers", "namespaces"}
+PLURALS = {
+    "Certificate": "certificates", "CertificateRequest": "certificaterequests", "Issuer": "issuers",
+    "ClusterIssuer": "clusterissuers", "Secret": "secrets", "Namespace": "namespaces", "Event": "events",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class Api:
+    """A tiny synchronous JSON client for the API server (no auth: the embedded server takes any token)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def path(self, plural: str, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
+        base = "/api/v1" if plural in CORE else f"/apis/{GROUP}/v1"
+        ns = f"/namespaces/{namespace}" if namespace and plural not in CLUSTER_SCOPED else ""
+        tail = f"/{name}" if name else ""
+        return f"{self.url}{base}{ns}/{plural}{tail}{'/' + sub if sub else ''}"
+
+    def _do(self, method: str, url: str, **kwargs: Any) -> Any:
+        resp = self.session.request(method, url, timeout=30, **kwargs)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = resp.text
+        if resp.status_code >= 400:
+            raise ApiError(resp.status_code, body)
+        return body
+
+    def get(self, plural: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = self._do("GET", self.path(plural, namespace, name))
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        return obj
+
+    def list(self, plural: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        params = {"labelSelector": selector} if selector else {}
+        body = self._do("GET", self.path(plural, namespace), params=params)
+        items: list[dict[str, Any]] = body.get("items") or []
+        return items
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        plural = PLURALS[obj["kind"]]
+        ns = (obj.get("metadata") or {}).get("namespace")
+        created: dict[str, Any] = self._do("POST", self.path(plural, ns), json=obj)
+        return created
+
+    def patch(self, plural: str, name: str, namespace: str | None, patch: dict[str, Any],
+              sub: str = "") -> dict[str, Any]:
+        patched: dict[str, Any] = self._do(
+            "PATCH", self.path(plural, namespace, name, sub), json=patch,
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        return patched
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        replaced: dict[str, Any] = self._do(
+            "PUT", self.path(PLURALS[obj["kind"]], meta.get("namespace"), meta["name"]), json=obj
+        )
+        return replaced
+
+    def delete(self, plural: str, name: str, namespace: str | None = None) -> bool:
+        try:
+            self._do("DELETE", self.path(plural, namespace, name))
+        except ApiError as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+
+class Operator:
+    """`python -m issuer run` in a subprocess; stdout+stderr appended to `log_path`."""
+
+    def __init__(self, kubeconfig: pathlib.Path, log_path: pathlib.Path, *extra: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.log_path = log_path
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        assert self.proc is None
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== operator start #{self.starts} =====\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "issuer", "run", "--kubeconfig", str(self.kubeconfig),
+                 "--cluster-resource-namespace", CLUSTER_RESOURCE_NAMESPACE,
+                 # free ports only: two operators (or two test runs) on one machine never collide
+                 "--metrics-listen-address", "127.0.0.1:0", "--health-listen-address", "127.0.0.1:0",
+                 *self.extra],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
+            )
+
+    def wait_started(self, timeout: float = 30.0) -> None:
+        """Until this run logged `started:` (the cache is primed and the workers run)."""
+        marker = f"===== operator start #{self.starts} ====="
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")
+            if "started:" in text[text.rfind(marker):]:
+                return
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                pytest.fail(f"operator exited with {self.proc.returncode}:\n{self.log_tail()}")
+            time.sleep(0.05)
+        pytest.fail(f"operator did not start in {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer or a node failure would."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+        self.wait_started()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+class Cluster:
+    """An embedded API server (thread) plus the operator subprocess, with helpers for tests."""
+
+    def __init__(self, tmp: pathlib.Path) -> None:
+        self.tmp = tmp
+        self.server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig")
+        self.server.start()
+        self.kubeconfig = self.server.kubeconfig_path
+        self.api = Api(self.server.url)
+        self.operator = Operator(self.kubeconfig, tmp / "operator.log")
+        self._kubectl = require("kubectl")
+
+    def close(self) -> None:
+        self.operator.stop()
+        self.api.close()
+        self.server.stop()
+
+    # -- tools ----------------------------------------------------------------------------------------
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None,
+                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.tmp), "KUBECONFIG": str(self.kubeconfig)}
+        proc = subprocess.run(
+            [self._kubectl, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.tmp / "kube-cache"),
+             *args],
+            capture_output=True, text=True, input=input, timeout=timeout, env=env, check=False,
+        )
+        if check and proc.returncode != 0:
+            pytest.fail(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def apply_yaml(self, text: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.kubectl("apply", "-f", "-", *extra, input=text)
+
+    def install(self) -> None:
+        self.kubectl("apply", "-k", str(CRD_DIR))
+        self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s")
+        self.ensure_namespace(CLUSTER_RESOURCE_NAMESPACE)
+
+    def ensure_namespace(self, name: str) -> None:
+        if self.api.get("namespaces", name) is None:
+            self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        return self.api.get(PLURALS.get(kind, kind), name, namespace)
+
+    def must_get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        obj = self.get(kind, name, namespace)
+        assert obj is not None, f"{kind} {namespace}/{name} does not exist"
+        return obj
+
+    def list(self, kind: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        return self.api.list(PLURALS.get(kind, kind), namespace, selector)
+
+    def secret_data(self, name: str, namespace: str) -> dict[str, bytes]:
+        secret = self.must_get("Secret", name, namespace)
+        return {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+
+    def requests_of(self, cert_name: str, namespace: str) -> list[dict[str, Any]]:
+        """The CertificateRequests owned by (named after) a Certificate, oldest revision first."""
+        out = []
+        for cr in self.list("CertificateRequest", namespace):
+            ann = cr["metadata"].get("annotations") or {}
+            if ann.get("cert-manager.io/certificate-name") == cert_name:
+                out.append(cr)
+        return sorted(out, key=lambda cr: int(cr["metadata"]["annotations"].get(
+            "cert-manager.io/certificate-revision", "0")))
+
+    def next_key_secrets(self, namespace: str) -> list[dict[str, Any]]:
+        return self.list("Secret", namespace, "cert-manager.io/next-private-key=true")
+
+    # -- waiting --------------------------------------------------------------------------------------
+    def wait_for(self, what: str, probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+        """Poll `probe` until it returns something truthy; fail with the operator's log otherwise."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = probe()
+            if last:
+                return last
+            if not self.operator.alive() and self.operator.proc is not None:
+                pytest.fail(f"operator died while waiting for {what}:\n{self.operator.log_tail()}")
+            time.sleep(interval)
+        pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})\n"
+                    f"operator log tail:\n{self.operator.log_tail()}")
+
+    def wait_ready(self, name: str, namespace: str, timeout: float = 30.0, *,
+                   kind: str = "Certificate", min_revision: int = 1) -> dict[str, Any]:
+        """Until the object is Ready=True for its current generation (Certificates: and at `min_revision`)."""
+        def probe() -> dict[str, Any] | None:
+            obj = self.get(kind, name, namespace)
+            if obj is None:
+                return None
+            status = obj.get("status") or {}
+            if kind == "Certificate" and (status.get("revision") or 0) < min_revision:
+                return None
+            ready = condition(obj, "Ready")
+            if ready is None or ready.get("status") != "True":
+                return None
+            if "observedGeneration" in ready and ready["observedGeneration"] < obj["metadata"]["generation"]:
+                return None
+            return obj
+
+        result: dict[str, Any] = self.wait_for(f"{kind} {namespace}/{name} Ready", probe, timeout)
+        return result
+
+    def wait_condition(self, kind: str, name: str, namespace: str | None, ctype: str, status: str,
+                       reason: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            obj = self.get(kind, name, namespace)
+            cond = condition(obj, ctype) if obj else None
+            if cond and cond.get("status") == status and (reason is None or cond.get("reason") == reason):
+                return obj
+            return None
+
+        result: dict[str, Any] = self.wait_for(f"{kind} {namespace}/{name} {ctype}={status} {reason or ''}",
+                                               probe, timeout)
+        return result
+
+
+def condition(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return dict(cond)
+    return None
+
+
+def docs(text: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def fresh_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def running_cluster(tmp: pathlib.Path) -> Iterator[Cluster]:
+    cluster = Cluster(tmp)
+    try:
+        cluster.install()
+        cluster.operator.start()
+        cluster.operator.wait_started()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The shared API server + operator."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def dedicated_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A private API server + operator for one module (restarts, faults)."""
+    with running_cluster(tmp_path_factory.mktemp("dedicated")) as c:
+        yield c
+
+
+def make_namespace(c: Cluster) -> str:
+    name = fresh_name("ns")
+    c.ensure_namespace(name)
+    return name
+
+
+@pytest.fixture
+def ns(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace on the shared cluster; its Certificates are deleted afterwards (no renewals left
+    running for the next tests), and the test fails if the operator logged a traceback meanwhile."""
+    name = make_namespace(cluster)
+    offset = cluster.operator.log_size()
+    yield name
+    for crt in cluster.list("Certificate", name):
+        cluster.api.delete("certificates", crt["metadata"]["name"], name)
+    assert_no_traceback(cluster, offset)
+
+
+def assert_no_traceback(c: Cluster, offset: int) -> None:
+    text = c.operator.log_since(offset)
+    assert "Traceback" not in text, f"the operator logged a traceback:\n{text[-6000:]}"

@@ -56,7 +56,7 @@ _counter = itertools.count()
 
 
 @pytest.fixture
-def fresh() -> Callable[[str], str]:
+def fresh() -> Callable[..., str]:
     """fresh("www") -> "www-<unique>.example.test": a name no earlier order used."""
     run = uuid.uuid4().hex[:6]
 

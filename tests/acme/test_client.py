@@ -116,7 +116,7 @@ def acmesolver_program(pebble: infra.Pebble) -> Iterator[Callable[[str, str, str
 
 
 def test_http01_end_to_end_with_the_acmesolver_program(
-    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[[str], str],
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[..., str],
     acmesolver_program: Callable[[str, str, str], None],
 ) -> None:
     name = fresh("www")
@@ -148,7 +148,7 @@ def test_http01_end_to_end_with_the_acmesolver_program(
 
 
 def test_http01_many_names_through_one_standalone_listener(
-    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[[str], str],
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[..., str],
     standalone: flow.StandaloneHTTP01,
 ) -> None:
     names = [fresh("a"), fresh("b"), fresh("c")]
@@ -168,7 +168,7 @@ def test_ip_identifier(acme: acme_client.ACMEClient, pebble: infra.Pebble, stand
 
 
 def test_not_after_is_sent_in_new_order(
-    acme: acme_client.ACMEClient, fresh: Callable[[str], str], standalone: flow.StandaloneHTTP01
+    acme: acme_client.ACMEClient, fresh: Callable[..., str], standalone: flow.StandaloneHTTP01
 ) -> None:
     not_after = (_dt.datetime.now(_dt.UTC) + _dt.timedelta(minutes=10)).replace(microsecond=0)
     csr_pem, _ = helpers.csr([fresh()])
@@ -177,7 +177,7 @@ def test_not_after_is_sent_in_new_order(
     assert leaf.not_valid_after_utc == not_after
 
 
-def test_async_client_runs_the_same_verbs(acme: acme_client.ACMEClient, fresh: Callable[[str], str]) -> None:
+def test_async_client_runs_the_same_verbs(acme: acme_client.ACMEClient, fresh: Callable[..., str]) -> None:
     async def run() -> acme_client.Order:
         wrapped = acme_client.AsyncACMEClient(acme)
         assert (await wrapped.directory()).new_order
@@ -192,7 +192,7 @@ def test_async_client_runs_the_same_verbs(acme: acme_client.ACMEClient, fresh: C
 
 
 def test_preferred_chain_picks_the_alternate_root(
-    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[[str], str],
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[..., str],
     standalone: flow.StandaloneHTTP01,
 ) -> None:
     alt_root = x509.load_pem_x509_certificate(pebble.roots[1])
@@ -207,7 +207,7 @@ def test_preferred_chain_picks_the_alternate_root(
 
 
 def test_unknown_preferred_chain_falls_back_to_the_default(
-    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[[str], str],
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[..., str],
     standalone: flow.StandaloneHTTP01,
 ) -> None:
     csr_pem, _ = helpers.csr([fresh()])
@@ -234,7 +234,7 @@ def test_malformed_identifier_is_terminal(acme: acme_client.ACMEClient) -> None:
 
 
 def test_wrong_key_authorization_invalidates_the_authorization(
-    acme: acme_client.ACMEClient, fresh: Callable[[str], str], standalone: flow.StandaloneHTTP01
+    acme: acme_client.ACMEClient, fresh: Callable[..., str], standalone: flow.StandaloneHTTP01
 ) -> None:
     class Liar(flow.StandaloneHTTP01):
         def present(self, authz: acme_client.Authorization, challenge: acme_client.Challenge, key_auth: str) -> None:
@@ -252,7 +252,7 @@ def test_wrong_key_authorization_invalidates_the_authorization(
     assert "key authorization" in caught.value.detail
 
 
-def test_finalize_before_ready_is_order_not_ready(acme: acme_client.ACMEClient, fresh: Callable[[str], str]) -> None:
+def test_finalize_before_ready_is_order_not_ready(acme: acme_client.ACMEClient, fresh: Callable[..., str]) -> None:
     name = fresh()
     csr_pem, _ = helpers.csr([name])
     order = acme.new_order(csr_pem)
@@ -262,7 +262,7 @@ def test_finalize_before_ready_is_order_not_ready(acme: acme_client.ACMEClient, 
 
 
 def test_csr_for_other_names_is_unauthorized(
-    acme: acme_client.ACMEClient, fresh: Callable[[str], str], standalone: flow.StandaloneHTTP01,
+    acme: acme_client.ACMEClient, fresh: Callable[..., str], standalone: flow.StandaloneHTTP01,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = fresh()
@@ -301,7 +301,7 @@ def test_untrusted_server_certificate_is_retryable_unless_skip_tls_verify(pebble
     assert relaxed.directory().new_account.startswith("https://127.0.0.1")
 
 
-def test_request_hook_sees_every_request(make_client: MakeClient, fresh: Callable[[str], str]) -> None:
+def test_request_hook_sees_every_request(make_client: MakeClient, fresh: Callable[..., str]) -> None:
     events: list[acme_client.RequestEvent] = []
     acme = make_client(on_request=events.append)
     acme.register()
@@ -328,7 +328,7 @@ def test_eab_required_without_eab_is_terminal(hostile_pebble: infra.Pebble, make
 
 
 def test_half_the_nonces_rejected_still_issues(
-    hostile_pebble: infra.Pebble, make_client: MakeClient, fresh: Callable[[str], str]
+    hostile_pebble: infra.Pebble, make_client: MakeClient, fresh: Callable[..., str]
 ) -> None:
     events: list[acme_client.RequestEvent] = []
     acme = make_client(hostile_pebble, on_request=events.append)

@@ -35,7 +35,7 @@ def _txt(bind: infra.Bind, fqdn: str) -> list[str]:
 
 
 @pytest.mark.parametrize("protocol", ["UDP", "TCP", ""])
-def test_present_and_cleanup_keep_other_values(bind: infra.Bind, fresh: Callable[[str], str], protocol: str) -> None:
+def test_present_and_cleanup_keep_other_values(bind: infra.Bind, fresh: Callable[..., str], protocol: str) -> None:
     provider = _provider(bind, protocol=protocol)
     fqdn = dns01.record_name(fresh("rec"))
     provider.present(fqdn, "first")
@@ -48,7 +48,7 @@ def test_present_and_cleanup_keep_other_values(bind: infra.Bind, fresh: Callable
     assert _txt(bind, fqdn) == []
 
 
-def test_algorithm_is_case_insensitive(bind: infra.Bind, fresh: Callable[[str], str]) -> None:
+def test_algorithm_is_case_insensitive(bind: infra.Bind, fresh: Callable[..., str]) -> None:
     provider = _provider(bind, tsig_algorithm="hmacsha256")
     fqdn = dns01.record_name(fresh())
     provider.present(fqdn, "v")
@@ -70,25 +70,25 @@ def test_update_in_a_delegated_zone(bind: infra.Bind) -> None:
     provider.cleanup(fqdn, "in-sub")
 
 
-def test_wrong_tsig_secret_is_terminal(bind: infra.Bind, fresh: Callable[[str], str]) -> None:
+def test_wrong_tsig_secret_is_terminal(bind: infra.Bind, fresh: Callable[..., str]) -> None:
     provider = _provider(bind, secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     with pytest.raises(errors.Terminal, match="TSIG"):
         provider.present(dns01.record_name(fresh()), "x")
 
 
-def test_wrong_algorithm_is_terminal(bind: infra.Bind, fresh: Callable[[str], str]) -> None:
+def test_wrong_algorithm_is_terminal(bind: infra.Bind, fresh: Callable[..., str]) -> None:
     provider = _provider(bind, tsig_algorithm="")  # HMACMD5 by default; BIND holds an HMAC-SHA256 key
     with pytest.raises(errors.Terminal):
         provider.present(dns01.record_name(fresh()), "x")
 
 
-def test_no_tsig_is_refused(bind: infra.Bind, fresh: Callable[[str], str]) -> None:
+def test_no_tsig_is_refused(bind: infra.Bind, fresh: Callable[..., str]) -> None:
     provider = rfc2136.Provider(rfc2136.Config(("127.0.0.1", bind.port)))
     with pytest.raises(errors.Terminal, match="REFUSED"):
         provider.present(dns01.record_name(fresh()), "x")
 
 
-def test_unreachable_nameserver_is_retryable(fresh: Callable[[str], str]) -> None:
+def test_unreachable_nameserver_is_retryable(fresh: Callable[..., str]) -> None:
     port = infra.free_port(udp_too=True)
     provider = rfc2136.Provider(rfc2136.Config(("127.0.0.1", port), timeout=0.2))
     with pytest.raises(errors.Retryable):
@@ -102,7 +102,7 @@ def test_cname_follow(bind: infra.Bind) -> None:
     assert dns01.resolve_fqdn("*.plain.example.test", "Follow", servers) == "_acme-challenge.plain.example.test."
 
 
-def test_propagation_check(bind: infra.Bind, fresh: Callable[[str], str]) -> None:
+def test_propagation_check(bind: infra.Bind, fresh: Callable[..., str]) -> None:
     provider = _provider(bind)
     servers = [("127.0.0.1", bind.port)]
     fqdn = dns01.record_name(fresh())
@@ -128,7 +128,7 @@ def _dns_chooser(bind: infra.Bind, cname_strategy: str = "") -> flow.Chooser:
 
 
 def test_apex_and_wildcard_share_one_record_name(
-    acme: acme_client.ACMEClient, pebble: infra.Pebble, bind: infra.Bind, fresh: Callable[[str], str],
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, bind: infra.Bind, fresh: Callable[..., str],
 ) -> None:
     base = fresh("wild")
     csr_pem, _ = helpers.csr([base, f"*.{base}"])
@@ -150,7 +150,7 @@ def test_dns01_through_a_cname(acme: acme_client.ACMEClient, pebble: infra.Pebbl
 
 
 def test_wrong_txt_value_fails_with_the_servers_detail(
-    acme: acme_client.ACMEClient, bind: infra.Bind, fresh: Callable[[str], str]
+    acme: acme_client.ACMEClient, bind: infra.Bind, fresh: Callable[..., str]
 ) -> None:
     class Wrong(flow.RFC2136DNS01):
         def present(self, authz: acme_client.Authorization, challenge: acme_client.Challenge, key_auth: str) -> None:

@@ -2,13 +2,16 @@
 `Fault` matches requests by verb (get, list, watch, create, update, patch, delete, deletecollection),
 resource plural (``certificates`` or ``certificates/status``), namespace and name, and then answers a
 status code (409, 500, 429 with Retry-After, ...), delays the request, or drops a watch stream after N
-events; it fires `times` times (None: until removed). `Faults` holds the rules (thread-safe enough to be
-edited from a test thread); `RequestRecord`s in `RequestLog` tell how many API calls a client made."""
+events; it fires `times` times (None: until removed), on each matching request with `probability` (drawn
+from the `Faults`' own seeded `random.Random`, so a run is reproducible). `Faults` holds the rules
+(thread-safe enough to be edited from a test thread); `RequestRecord`s in `RequestLog` tell how many API
+calls a client made."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ class Fault:
     delay: float = 0.0
     drop_after: int | None = None  # watch streams: close abruptly after this many events
     times: int | None = None
+    probability: float = 1.0  # the share of matching requests it fires on (seeded: see Faults(seed=...))
     hits: int = 0
 
     def matches(self, verb: str, resource: str | None, namespace: str | None, name: str | None) -> bool:
@@ -59,9 +63,15 @@ _MESSAGES = {409: "Operation cannot be fulfilled: injected conflict", 429: "Too 
 class Faults:
     """The active fault rules; `match` returns the first matching rule and counts it."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
+        self._random = random.Random(seed)
+
+    def seed(self, seed: int) -> None:
+        """Restart the draws of probabilistic rules (same seed, same sequence of fired/passed requests)."""
+        with self._lock:
+            self._random.seed(seed)
 
     def add(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
         rule = fault or Fault(**kwargs)
@@ -90,6 +100,8 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(verb, resource, namespace, name):
+                    if rule.probability < 1.0 and self._random.random() >= rule.probability:
+                        continue  # this request passes the rule; later rules may still match it
                     rule.hits += 1
                     if rule.times is not None:
                         rule.times -= 1

@@ -199,8 +199,8 @@ def report(data: Mapping[str, bytes], at: dt.datetime) -> dict[str, Any]:
     key_problem = ""
     if data.get(c.TLS_PRIVATE_KEY_KEY):
         try:
-            key_match = keys.public_keys_equal(keys.load(data[c.TLS_PRIVATE_KEY_KEY]), certs[0].public_key())
-        except (PKIError, ValueError) as err:
+            key_match = keys.public_keys_equal(keys.load(data[c.TLS_PRIVATE_KEY_KEY]), chain.public_key(certs[0]))
+        except (PKIError, ValueError, IndexError) as err:
             key_match, key_problem = False, str(err).splitlines()[0] if str(err) else type(err).__name__
     leaf = certs[0]
     return {

@@ -651,9 +651,13 @@ def test_inspect_secret_untrusted_expired_and_mismatched_key(cluster: Cluster, n
     assert doc["debugging"]["expired"] is True and doc["debugging"]["trustedByCA"] is False
     assert "'CN=old.example.com' expired at" in doc["debugging"]["trustProblem"]
 
-    cluster.create(r.SECRETS, tls_secret("no-ca", key, leaf, None), ns)
+    garbage = tls_secret("no-ca", key, leaf, None)
+    garbage["data"]["tls.key"] = b64(b"not a key")
+    cluster.create(r.SECRETS, garbage, ns)
     out = run(capsys, *cmd(cluster, "inspect", "secret", "no-ca", "-n", ns))[1]
     assert "\tTrusted by ca.crt:\tno: no CA certificate (ca.crt) to verify against" in out.splitlines()
+    assert [line for line in out.splitlines() if "Private key matches" in line] == [
+        "\tPrivate key matches:\tno: private key: no PEM data was found"], out
 
 
 def test_inspect_a_chain_with_an_intermediate(cluster: Cluster, ns: str, capsys: pytest.CaptureFixture[str]) -> None:

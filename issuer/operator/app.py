@@ -46,6 +46,10 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.watching.label_selectors["v1", "secrets"] = FAO_SELECTOR
+        for extension in runtime.extensions:
+            for _kind, resource, selector in extension.watched:
+                if selector:
+                    settings.watching.label_selectors[resource.group, resource.plural] = selector
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 10
@@ -70,6 +74,9 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
 
     for group, version, plural, kind in WATCHED:
         _register_event_handler(registry, runtime, group, version, plural, kind)
+    for extension in runtime.extensions:
+        for kind, resource, _selector in extension.watched:
+            _register_event_handler(registry, runtime, resource.group, resource.version, resource.plural, kind)
     return registry
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import datetime as _dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from issuer import policies
 from issuer.api import constants as c
@@ -48,6 +48,24 @@ KIND_RESOURCES = {
 FAO_SELECTOR = f"{c.LABEL_FAO}=true"
 UNWATCHED_SECRET_RECHECK = 300.0  # issuers whose Secret we do not watch (no fao label) look again this often
 MAX_STEPS = 12  # decide/apply rounds in one reconcile before yielding
+
+
+class Extension(Protocol):
+    """A group of controllers plugged into the Runtime (the ACME Orders and Challenges): the kinds it
+    watches, its own controllers, and the two places where the core hands over to it."""
+
+    watched: tuple[tuple[str, res.Resource, str | None], ...]  # (cache kind, resource, label selector)
+    controllers: list[Controller]
+
+    def notify(self, kind: str, obj: Mapping[str, Any]) -> None:
+        """An object of a watched kind (or a CertificateRequest/Issuer) changed."""
+
+    async def reconcile_issuer(self, obj: dict[str, Any], issuer: t.Issuer) -> float | None:
+        """Set up an issuer type the core does not know (ACME: the account); returns requeue seconds."""
+
+    async def sign(self, obj: dict[str, Any], cr: t.CertificateRequest, issuer: t.Issuer,
+                   now: _dt.datetime) -> base.Outcome | None:
+        """Make progress on an approved request for such an issuer; None when not this extension's."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +125,7 @@ class Runtime:
         self.issuers = Controller("issuers", self._reconcile_issuer, workers=max(1, workers // 2))
         self.ingresses = Controller("ingress-shim", self._reconcile_ingress, workers=max(1, workers // 2))
         self.controllers = [self.certificates, self.requests, self.issuers, self.ingresses]
+        self.extensions: list[Extension] = []
         self.started = asyncio.Event()
         self._cert_options = certificates.Options(
             owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max,
@@ -114,6 +133,11 @@ class Runtime:
         )
         self._background: set[asyncio.Task[Any]] = set()
         self.acme_metrics: Any = None  # set by the app when metrics are served
+
+    def add_extension(self, extension: Extension) -> None:
+        """Before start(): its kinds are listed and watched, its controllers run with ours."""
+        self.extensions.append(extension)
+        self.controllers.extend(extension.controllers)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -127,6 +151,11 @@ class Runtime:
                                             label_selector=selector)
             for obj in listed.items:
                 self.cache.upsert(kind, obj)
+        for extension in self.extensions:
+            for kind, resource, selector in extension.watched:
+                listed = await self.client.list(resource, ns if resource.namespaced else None, label_selector=selector)
+                for obj in listed.items:
+                    self.cache.upsert(kind, obj)
         for ctl in self.controllers:
             ctl.start()
         for obj in list(self.cache.all(cache_mod.ISSUER)) + list(self.cache.all(cache_mod.CLUSTER_ISSUER)):
@@ -137,6 +166,10 @@ class Runtime:
             self.certificates.queue.add(cache_mod.key_of(obj))
         for obj in self.cache.all(cache_mod.INGRESS):
             self.ingresses.queue.add(cache_mod.key_of(obj))
+        for extension in self.extensions:
+            for kind, _, _ in extension.watched:
+                for obj in self.cache.all(kind):
+                    extension.notify(kind, obj)
         self.started.set()
         log.info("started: %d certificates, %d requests, %d issuers, %d secrets in cache",
                  self.cache.count(cache_mod.CERTIFICATE), self.cache.count(cache_mod.CERTIFICATE_REQUEST),
@@ -191,6 +224,8 @@ class Runtime:
         for ctl, key in wake:
             if writer is None or (ctl.name, key) != writer:
                 ctl.queue.add(key)
+        for extension in self.extensions:
+            extension.notify(kind, obj)
 
     @staticmethod
     def _owners(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -267,8 +302,12 @@ class Runtime:
         getter = await self._getter(wanted)
         now = self.clock()
         setup = dispatch.setup(issuer, getter, self.options.cluster_resource_namespace, now)
-        if setup is None:
-            return None  # ACME issuers are set up by their own controller
+        if setup is None:  # a type the core does not set up itself (ACME)
+            for extension in self.extensions:
+                requeue = await extension.reconcile_issuer(obj, issuer)
+                if requeue is not None:
+                    return requeue
+            return None
         status, events = issuers.decide(issuer, setup, now)
         if status is not None:
             was_ready = cond.is_true(issuer.status.conditions, c.COND_READY)
@@ -305,7 +344,9 @@ class Runtime:
                 issuer = t.parse_issuer(issuer_obj)
             except InvalidObject:
                 issuer = None
-        supported = issuer is None or dispatch.issuer_type(issuer) in ("selfSigned", "ca")
+        supported = issuer is None or dispatch.issuer_type(issuer) in ("selfSigned", "ca") or (
+            bool(self.extensions) and dispatch.issuer_type(issuer) in dispatch.ASYNC_TYPES
+        )
         now = self.clock()
         gate = certificaterequests.gate(cr, issuer, now, auto_approve=self.options.auto_approve,
                                         issuer_supported=supported)
@@ -316,8 +357,12 @@ class Runtime:
                 wanted.append((base.resource_namespace(issuer, self.options.cluster_resource_namespace),
                                issuer.spec.ca.secret_name))
             getter = await self._getter(wanted)
-            outcome = dispatch.sign(dataclasses.replace(cr, status=status), issuer, getter,
-                                    self.options.cluster_resource_namespace, now)
+            current = dataclasses.replace(cr, status=status)
+            outcome = dispatch.sign(current, issuer, getter, self.options.cluster_resource_namespace, now)
+            for extension in self.extensions:
+                if outcome is not None:
+                    break
+                outcome = await extension.sign(obj, current, issuer, now)
             if outcome is not None:
                 status, more = certificaterequests.record(status, outcome, now)
                 events.extend(more)

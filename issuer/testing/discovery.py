@@ -61,6 +61,45 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
             "groupVersion": f"{group}/{version}" if group else version, "resources": entries}
 
 
+AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether an Accept header asks for aggregated discovery (apidiscovery.k8s.io/v2)."""
+    return any("as=APIGroupDiscoveryList" in part and "g=apidiscovery.k8s.io" in part and "v=v2" in part
+               and "v=v2beta1" not in part for part in accept.split(","))
+
+
+def _resource_discovery(res: Resource) -> dict[str, Any]:
+    kind = {"group": res.group, "version": res.version, "kind": res.kind}
+    out: dict[str, Any] = {"resource": res.plural, "responseKind": kind,
+                           "scope": "Namespaced" if res.namespaced else "Cluster",
+                           "singularResource": res.singular, "verbs": list(res.verbs)}
+    if res.short_names:
+        out["shortNames"] = list(res.short_names)
+    if res.categories:
+        out["categories"] = list(res.categories)
+    if res.status:
+        out["subresources"] = [{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]
+    return out
+
+
+def aggregated(registry: Registry, core: bool) -> dict[str, Any]:
+    """The aggregated discovery document of /api (core) or /apis (all named groups)."""
+    items = []
+    for group in [""] if core else registry.groups():
+        versions = []
+        for version in registry.versions(group):
+            resources = registry.by_gv.get((group, version), {})
+            versions.append({"version": version, "freshness": "Current",
+                             "resources": [_resource_discovery(r)
+                                           for r in sorted(resources.values(), key=lambda r: r.plural)]})
+        if versions:
+            items.append({"metadata": {"name": group} if group else {}, "versions": versions})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+            "items": items}
+
+
 def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 

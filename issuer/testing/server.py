@@ -322,6 +322,12 @@ class EmbeddedAPIServer:
             return web.Response(text="ok", content_type="text/plain")
         if head == "openapi":
             return await self._openapi(request, parts, meta)
+        if head in ("api", "apis") and len(parts) == 1 and \
+                discovery.wants_aggregated(request.headers.get("Accept", "")):
+            response = self._non_resource(method, meta, lambda: discovery.aggregated(self.registry, head == "api"))
+            response.headers["Content-Type"] = discovery.AGGREGATED_CT
+            response.headers["Vary"] = "Accept"
+            return response
         if head == "api":
             if len(parts) == 1:
                 return self._non_resource(method, meta, lambda: discovery.api_versions(f"{self.host}:{self.port}"))

@@ -272,3 +272,19 @@ async def test_crd_schema_problems_are_422_with_field_paths(api: Api) -> None:
     assert typ["reason"] == "FieldValueNotSupported"
     rule = causes["spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[3].rule"]
     assert "compilation failed" in rule["message"]
+
+
+async def test_aggregated_discovery_v2_when_asked(widgets: Api) -> None:
+    api = widgets
+    accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+    core = await api.get("/api", headers={"Accept": accept})
+    assert core.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert core.body["kind"] == "APIGroupDiscoveryList" and core.body["apiVersion"] == "apidiscovery.k8s.io/v2"
+    secrets = next(r for r in core.body["items"][0]["versions"][0]["resources"] if r["resource"] == "secrets")
+    assert secrets["scope"] == "Namespaced" and secrets["responseKind"]["kind"] == "Secret"
+    groups = {g["metadata"]["name"]: g for g in (await api.get("/apis", headers={"Accept": accept})).body["items"]}
+    widgets_doc = groups["example.com"]["versions"][0]["resources"][0]
+    assert widgets_doc["resource"] == "widgets" and widgets_doc["subresources"][0]["subresource"] == "status"
+    legacy = await api.get("/apis", headers={"Accept": "*/*"})
+    assert legacy.body["kind"] == "APIGroupList"

@@ -4,7 +4,13 @@ discovery, /openapi/v3 and every resource path (core and group, namespaced and c
 collections, objects, `/status`), negotiates JSON and `as=Table`, streams watches (history replay,
 410 Expired, bookmarks, sendInitialEvents, timeoutSeconds), applies injected faults and records every
 request. `EmbeddedAPIServer` is the async context manager tests and `issuer apiserver` use;
-`ServerThread` runs one in a background thread for synchronous callers."""
+`ServerThread` runs one in a background thread for synchronous callers. Known simplifications: no
+authentication or authorization (any token works), JSON only on the way out (protobuf request bodies
+are decoded for the kinds kubectl's `create` commands send), server-side apply without conflict
+detection, `managedFields` only from apply, no admission webhooks, no conversion webhooks (CRD versions
+convert with strategy None), built-in kinds beyond Secret/ConfigMap/Event/Lease/Namespace/CRD are stored
+without validation, and a watch or continue token newer than the server (a restarted playground) is
+answered 410 so clients re-list."""
 
 from __future__ import annotations
 

@@ -308,7 +308,8 @@ def render(doc: Mapping[str, Any]) -> str:
 
 
 def read_file(path: str) -> dict[str, bytes]:
-    """The Secret data in a PEM file (as tls.crt) or a Secret manifest (YAML or JSON, first Secret)."""
+    """The Secret data in a PEM or DER certificate file (as tls.crt) or a Secret manifest (YAML or JSON, first
+    Secret); `-` reads standard input."""
     try:
         raw = sys.stdin.buffer.read(MAX_FILE_SIZE + 1) if path == "-" else pathlib.Path(path).read_bytes()
     except OSError as err:
@@ -317,6 +318,13 @@ def read_file(path: str) -> dict[str, bytes]:
         raise common.CommandError(f"{path} is larger than {MAX_FILE_SIZE} bytes")
     if b"-----BEGIN" in raw and b"kind:" not in raw and b'"kind"' not in raw:
         return {c.TLS_CERT_KEY: raw}
+    if raw[:1] == b"\x30":  # an ASN.1 SEQUENCE: perhaps a DER certificate (openssl x509 -outform der)
+        try:
+            der = x509.load_der_x509_certificate(raw)
+        except ValueError:
+            pass
+        else:
+            return {c.TLS_CERT_KEY: der.public_bytes(serialization.Encoding.PEM)}
     try:
         docs = list(yaml.safe_load_all(raw))
     except (yaml.YAMLError, UnicodeDecodeError):

@@ -23,12 +23,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+import hypothesis
 import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import strategies as st
 
 from issuer import cli
 from issuer.kube import client as kube_client
@@ -297,6 +299,16 @@ def issued_certificate(cluster: Cluster, ns: str, name: str = "web") -> dict[str
                         "message": "Certificate fetched from issuer successfully", "lastTransitionTime": stamp(NOW)}]})
     event(cluster, cert, "Issuing", "The certificate has been successfully issued")
     return cert
+
+
+def _samples() -> list[bytes]:
+    ca_key, ca = make_ca("Sample CA")
+    key, leaf = make_leaf(ca_key, ca, ["s.example.com"])
+    return [pem(leaf), pem(ca), pem(leaf) + pem(ca), key_pem(key), pem(leaf)[:200], b"-----BEGIN CERTIFICATE-----\n",
+            pem(leaf).replace(b"M", b"N", 3)]
+
+
+_SAMPLES = _samples()
 
 
 # -- status certificate ------------------------------------------------------------------------------------
@@ -846,3 +858,28 @@ def test_renew_several_names_one_missing(cluster: Cluster, ns: str, capsys: pyte
     code, out, err = run(capsys, *cmd(cluster, "renew", "web", "ghost", "-n", ns))
     assert (code, out) == (1, f"Manually triggered issuance of Certificate {ns}/web\n")
     assert err == f'error: Certificate "ghost" not found in namespace "{ns}"\n'
+
+
+def test_inspect_offline_der_and_standard_input(tmp_path: pathlib.Path) -> None:
+    ca_key, ca = make_ca()
+    _, leaf = make_leaf(ca_key, ca, ["der.example.com"])
+    (tmp_path / "leaf.der").write_bytes(leaf.public_bytes(serialization.Encoding.DER))
+    proc = _python("inspect", "secret", "--file", str(tmp_path / "leaf.der"), "-o", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["certificate"]["dnsNames"] == ["der.example.com"]
+    proc = subprocess.run([sys.executable, "-m", "issuer", "inspect", "secret", "-f", "-"], input=pem(leaf),
+                          capture_output=True, timeout=60, cwd=REPO, check=False)
+    assert proc.returncode == 0 and b"\t\t- der.example.com\n" in proc.stdout
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(data=st.dictionaries(st.sampled_from(["tls.crt", "tls.key", "ca.crt", "keystore.jks"]),
+                                       st.one_of(st.binary(max_size=200), st.sampled_from(_SAMPLES))))
+def test_inspect_never_crashes_on_odd_secret_data(data: dict[str, bytes]) -> None:
+    from issuer.commands import common, inspection
+
+    try:
+        doc = inspection.report(data, NOW)
+    except common.CommandError:
+        return
+    inspection.render(doc)
+    json.dumps(doc)

@@ -26,6 +26,17 @@ ISSUER_NOT_FOUND = "IssuerNotFound"
 ISSUER_NOT_READY = "IssuerNotReady"
 ISSUER_NOT_READY_MESSAGE = "Referenced issuer does not have a Ready status condition"
 CERTIFICATE_ISSUED = "CertificateIssued"
+APPROVER = "cert-manager-certificaterequests-approver"
+
+
+def event_component(reason: str, issuer_type: str) -> str:
+    """cert-manager's event source: the approver, or the request controller of the issuer's type
+    (`cert-manager-certificaterequests-issuer-selfsigned`, `-ca`, `-acme`, ...)."""
+    if reason == c.APPROVER_REASON:
+        return APPROVER
+    if issuer_type:
+        return f"cert-manager-certificaterequests-issuer-{issuer_type.lower()}"
+    return "cert-manager-certificaterequests"
 
 
 @dataclasses.dataclass

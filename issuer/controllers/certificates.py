@@ -28,6 +28,29 @@ ISSUED_MESSAGE = "The certificate has been successfully issued"
 FAILED_PREFIX = "The certificate request has failed to complete and will be retried: "
 NORMAL, WARNING = "Normal", "Warning"
 
+# cert-manager's event sources: "cert-manager-" + the name of the controller that emits the event.
+TRIGGER = "cert-manager-certificates-trigger"
+KEY_MANAGER = "cert-manager-certificates-key-manager"
+REQUEST_MANAGER = "cert-manager-certificates-request-manager"
+ISSUING = "cert-manager-certificates-issuing"
+READINESS = "cert-manager-certificates-readiness"
+_KEY_MANAGER_REASONS = frozenset({"Generated", "Reused", "Deleted", "DecodeFailed", "CannotRegenerateKey"})
+_REQUEST_MANAGER_REASONS = frozenset({"Requested", "RequestFailed"})
+_TRIGGER_REASONS = frozenset({REASON_INVALID_SPEC, "WindowError", "ARIError"})
+
+
+def event_component(reason: str, message: str) -> str:
+    """Which of cert-manager's certificates-* controllers emits an event with this reason (and message)."""
+    if reason == c.COND_ISSUING:
+        return TRIGGER if message != ISSUED_MESSAGE and not message.startswith("Issued temporary") else ISSUING
+    if reason in _KEY_MANAGER_REASONS:
+        return KEY_MANAGER
+    if reason in _REQUEST_MANAGER_REASONS:
+        return REQUEST_MANAGER
+    if reason in _TRIGGER_REASONS:
+        return TRIGGER
+    return ISSUING  # a failed request's reason, InvalidCertificate, KeystorePasswordSecretNotFound
+
 
 @dataclasses.dataclass(frozen=True)
 class NextKey:

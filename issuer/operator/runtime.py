@@ -269,10 +269,13 @@ class Runtime:
 
         return get
 
-    async def record(self, obj: Mapping[str, Any], component: str, events: list[tuple[str, str, str]]) -> None:
+    async def record(self, obj: Mapping[str, Any], component: str | Callable[[str, str], str],
+                     events: list[tuple[str, str, str]]) -> None:
+        """Post Events; `component` is the source, or a function of (reason, message) giving it."""
         for type_, reason, message in events:
+            source = component if isinstance(component, str) else component(reason, message)
             try:
-                await self.client.post_event(_ref(obj), type_, reason, message, component)
+                await self.client.post_event(_ref(obj), type_, reason, message, source)
             except kerr.KubeError as err:  # events are best effort; never fail a reconcile for one
                 log.debug("event %s on %s not recorded: %s", reason, _ref(obj).get("name"), err)
 
@@ -370,7 +373,8 @@ class Runtime:
             patch = _status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
             updated = await self.client.patch_status(res.CERTIFICATE_REQUESTS, name, patch, ns)
             self.store(cache_mod.CERTIFICATE_REQUEST, updated, writer=("certificaterequests", key))
-        await self.record(obj, "cert-manager-certificaterequests", events)
+        kind_of_issuer = dispatch.issuer_type(issuer) if issuer is not None else ""
+        await self.record(obj, lambda reason, _: certificaterequests.event_component(reason, kind_of_issuer), events)
         return gate.requeue_after.total_seconds() if gate.requeue_after else None
 
     # -- ingress-shim ---------------------------------------------------------------------------------
@@ -478,7 +482,7 @@ class Runtime:
         updated = await self.client.patch_status(res.CERTIFICATES, obj["metadata"]["name"], patch,
                                                  obj["metadata"]["namespace"])
         self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", cache_mod.key_of(obj)))
-        await self.record(obj, "cert-manager-certificates", [("Warning", certificates.REASON_INVALID_SPEC, message)])
+        await self.record(obj, certificates.event_component, [("Warning", certificates.REASON_INVALID_SPEC, message)])
 
     async def _apply_certificate(self, obj: dict[str, Any], cert: t.Certificate, out: certificates.Outcome) -> None:
         ns = cert.metadata.namespace
@@ -498,7 +502,7 @@ class Runtime:
             await self._create_request(cert, out.create_request)
         if out.write_secret is not None:
             await self._write_secret(cert, out.write_secret)
-        await self.record(obj, "cert-manager-certificates", out.events)
+        await self.record(obj, certificates.event_component, out.events)
 
     async def _write_certificate_status(self, ns: str, name: str, status: t.CertificateStatus) -> None:
         fresh = self.cache.get(cache_mod.CERTIFICATE, ns, name)
@@ -534,10 +538,10 @@ class Runtime:
         name = created["metadata"]["name"]
         if step.reuse_from_secret:
             message = f'Reusing private key stored in existing Secret resource "{cert.spec.secret_name}"'
-            await self.record(_cert_ref(cert), "cert-manager-certificates", [("Normal", "Reused", message)])
+            await self.record(_cert_ref(cert), certificates.event_component, [("Normal", "Reused", message)])
         else:
             message = f'Stored new private key in temporary Secret resource "{name}"'
-            await self.record(_cert_ref(cert), "cert-manager-certificates", [("Normal", "Generated", message)])
+            await self.record(_cert_ref(cert), certificates.event_component, [("Normal", "Generated", message)])
 
     async def _create_request(self, cert: t.Certificate, step: certificates.CreateRequest) -> None:
         data = await self.secret_data(cert.metadata.namespace, step.key_secret_name) or {}
@@ -582,7 +586,7 @@ class Runtime:
         try:
             passwords = issuing.resolve_keystore_passwords(cert.spec, ns, getter)
         except issuing.KeystorePasswordError as err:
-            await self.record(_cert_ref(cert), "cert-manager-certificates",
+            await self.record(_cert_ref(cert), certificates.event_component,
                               [("Warning", issuing.REASON_KEYSTORE_PASSWORD_SECRET_NOT_FOUND, str(err))])
             raise RetryLater(60.0, str(err)) from None
         request = step.request

@@ -866,9 +866,9 @@ def test_inspect_offline_der_and_standard_input(tmp_path: pathlib.Path) -> None:
     (tmp_path / "leaf.der").write_bytes(leaf.public_bytes(serialization.Encoding.DER))
     proc = _python("inspect", "secret", "--file", str(tmp_path / "leaf.der"), "-o", "json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["certificate"]["dnsNames"] == ["der.example.com"]
-    proc = subprocess.run([sys.executable, "-m", "issuer", "inspect", "secret", "-f", "-"], input=pem(leaf),
-                          capture_output=True, timeout=60, cwd=REPO, check=False)
-    assert proc.returncode == 0 and b"\t\t- der.example.com\n" in proc.stdout
+    piped = subprocess.run([sys.executable, "-m", "issuer", "inspect", "secret", "-f", "-"], input=pem(leaf),
+                           capture_output=True, timeout=60, cwd=REPO, check=False)
+    assert piped.returncode == 0 and b"\t\t- der.example.com\n" in piped.stdout
 
 
 @hypothesis.settings(max_examples=150, deadline=None)

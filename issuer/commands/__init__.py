@@ -3,10 +3,10 @@
 `issuer` command line (called once by `issuer.cli.build_parser`); each handler lives in its own module and
 is imported only when its command runs, so `issuer --help` stays fast.
 
-Every command takes `--kubeconfig PATH`, `-n/--namespace NS` (default: the kubeconfig context's namespace,
-else "default") and `-o json`; talks to the API server through `issuer.kube.client.Client`, one
-`asyncio.run` per command; and exits 0 (done), 1 (failed, refused or not ready) or 2 (usage), with a single
-`error: ...` line on stderr instead of a traceback.
+Every command takes `--kubeconfig PATH`, `--context NAME`, `-n/--namespace NS` (default: the kubeconfig
+context's namespace, else "default") and `-o json`; talks to the API server through
+`issuer.kube.client.Client`, one `asyncio.run` per command; and exits 0 (done), 1 (failed, refused or not
+ready) or 2 (usage), with a single `error: ...` line on stderr instead of a traceback.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def _common(parser: argparse.ArgumentParser, *, cluster: bool = True) -> None:
     if cluster:
         parser.add_argument("--kubeconfig", metavar="PATH",
                             help="kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+        parser.add_argument("--context", metavar="NAME", help="kubeconfig context to use (default: the current one)")
         parser.add_argument("-n", "--namespace", metavar="NS",
                             help="namespace (default: the kubeconfig context's namespace, else default)")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text",

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, command: Command) -> int:
         error(problem)
         return EXIT_USAGE
     try:
-        cluster = kube_config.load(args.kubeconfig)
+        cluster = kube_config.load(args.kubeconfig, context=getattr(args, "context", None))
     except errors.ConfigError as err:
         error(str(err))
         return EXIT_FAILED

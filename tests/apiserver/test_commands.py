@@ -883,3 +883,20 @@ def test_inspect_never_crashes_on_odd_secret_data(data: dict[str, bytes]) -> Non
         return
     inspection.render(doc)
     json.dumps(doc)
+
+
+def test_context_flag_picks_the_cluster_and_its_namespace(cluster: Cluster, ns: str, tmp_path: pathlib.Path,
+                                                          closed_port_kubeconfig: pathlib.Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    issued_certificate(cluster, ns)
+    good = cluster.thread.srv.kubeconfig(namespace=ns)
+    merged = json.loads(closed_port_kubeconfig.read_text())  # current context: a closed port
+    merged["clusters"] += [{"name": "good", "cluster": good["clusters"][0]["cluster"]}]
+    merged["contexts"] += [{"name": "good", "context": {"cluster": "good", "user": "u", "namespace": ns}}]
+    path = tmp_path / "two-contexts"
+    path.write_text(json.dumps(merged))
+    code, out, _ = run(capsys, "status", "certificate", "web", "--kubeconfig", str(path), "--context", "good",
+                       "-o", "json")
+    assert code == 0 and json.loads(out)["namespace"] == ns
+    code, _, err = run(capsys, "status", "certificate", "web", "--kubeconfig", str(path), "--context", "nope")
+    assert code == 1 and err.startswith(f"error: kubeconfig {path}: ") and err.count("\n") == 1

@@ -1,0 +1,123 @@
+"""A Certificate's life after its first issuance, in real time: renewal at renewalTime, and the re-issuance
+triggers of cert-manager's policy chain (inventory §4.3) against what merely needs the Secret re-applied."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.controller import expect
+from tests.controller.conftest import Cluster
+
+
+def make_issuer_and_certificate(c: Cluster, ns: str, name: str, **spec: Any) -> dict[str, Any]:
+    c.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                  "metadata": {"name": "selfsigned", "namespace": ns}, "spec": {"selfSigned": {}}})
+    body = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": name, "namespace": ns},
+            "spec": {"secretName": name + "-tls", "dnsNames": [f"{name}.example.com"],
+                     "issuerRef": {"name": "selfsigned"}, **spec}}
+    c.api.create(body)
+    return c.wait_ready(name, ns)
+
+
+def leaf_of(c: Cluster, secret: str, ns: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(c.secret_data(secret, ns)["tls.crt"])
+
+
+def validate(c: Cluster, name: str, ns: str, min_revision: int) -> dict[str, Any]:
+    cert = c.wait_ready(name, ns, min_revision=min_revision)
+    expect.validate(cert, c.must_get("Secret", name + "-tls", ns), issuer_type="selfsigned")
+    return cert
+
+
+def test_a_certificate_with_renew_before_59m55s_of_1h_renews_within_seconds_and_keeps_one_request(
+    cluster: Cluster, ns: str
+) -> None:
+    first = make_issuer_and_certificate(cluster, ns, "renewing", duration="1h", renewBefore="59m55s")
+    serial = leaf_of(cluster, "renewing-tls", ns).serial_number
+    not_before = dt.datetime.fromisoformat(first["status"]["notBefore"])
+    assert dt.datetime.fromisoformat(first["status"]["renewalTime"]) == not_before + dt.timedelta(seconds=5)
+
+    second = cluster.wait_ready("renewing", ns, timeout=20, min_revision=2)
+    renewed_at = dt.datetime.now(dt.UTC)
+    assert renewed_at - not_before < dt.timedelta(seconds=15), "renewal came late"
+    leaf = leaf_of(cluster, "renewing-tls", ns)
+    assert leaf.serial_number != serial
+    assert second["status"]["notAfter"] == expect.rfc3339(leaf.not_valid_after_utc)
+    # the revision manager keeps revisionHistoryLimit (default 1) requests: the old one is deleted
+    def only_new_requests() -> list[dict[str, Any]] | None:
+        requests = cluster.requests_of("renewing", ns)
+        revisions = [int(r["metadata"]["annotations"]["cert-manager.io/certificate-revision"]) for r in requests]
+        return requests if revisions and min(revisions) >= 2 else None
+
+    kept = cluster.wait_for("the old CertificateRequest deleted", only_new_requests, timeout=10)
+    assert len(kept) == 1, [r["metadata"]["name"] for r in kept]
+    events = [e for e in cluster.list("Event", ns) if e["involvedObject"]["name"] == "renewing"]
+    assert any(e["reason"] == "Issuing" and e["message"].startswith("Renewing certificate as renewal was scheduled at")
+               for e in events), [e["message"] for e in events]
+    cluster.api.delete("certificates", "renewing", ns)  # no more renewals
+
+
+def test_changing_dns_names_issues_a_new_revision(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "changed")
+    serial = leaf_of(cluster, "changed-tls", ns).serial_number
+    cluster.api.patch("certificates", "changed", ns, {"spec": {"dnsNames": ["changed.example.com",
+                                                                           "other.example.com"]}})
+    cert = validate(cluster, "changed", ns, 2)
+    assert cert["status"]["revision"] == 2
+    assert leaf_of(cluster, "changed-tls", ns).serial_number != serial
+    assert [r["metadata"]["name"] for r in cluster.requests_of("changed", ns)] == ["changed-2"]
+
+
+def test_a_deleted_secret_is_issued_again(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "deleted")
+    serial = leaf_of(cluster, "deleted-tls", ns).serial_number
+    assert cluster.api.delete("secrets", "deleted-tls", ns)
+    cert = validate(cluster, "deleted", ns, 2)
+    assert cert["status"]["revision"] == 2
+    assert leaf_of(cluster, "deleted-tls", ns).serial_number != serial
+
+
+def test_a_tampered_private_key_is_noticed_and_the_certificate_issued_again(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "tampered", privateKey={"algorithm": "ECDSA"})
+    secret = cluster.must_get("Secret", "tampered-tls", ns)
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    secret["data"]["tls.key"] = base64.b64encode(other).decode()
+    cluster.api.replace(secret)
+    cert = validate(cluster, "tampered", ns, 2)
+    assert cert["status"]["revision"] == 2
+    data = cluster.secret_data("tampered-tls", ns)
+    assert data["tls.key"] != other
+    assert [r["metadata"]["name"] for r in cluster.requests_of("tampered", ns)] == ["tampered-2"]
+
+
+def test_changing_only_secret_template_labels_relabels_the_secret_without_a_new_revision(
+    cluster: Cluster, ns: str
+) -> None:
+    make_issuer_and_certificate(cluster, ns, "relabelled", secretTemplate={"labels": {"team": "a"}})
+    before = cluster.must_get("Secret", "relabelled-tls", ns)
+    assert before["metadata"]["labels"]["team"] == "a"
+    # a label someone else put on the Secret stays (server-side apply, cert-manager's field manager)
+    cluster.api.patch("secrets", "relabelled-tls", ns, {"metadata": {"labels": {"foreign": "yes"}}})
+    cluster.api.patch("certificates", "relabelled", ns,
+                      {"spec": {"secretTemplate": {"labels": {"team": "b", "tier": "web"}}}})
+
+    def relabelled() -> dict[str, Any] | None:
+        secret = cluster.must_get("Secret", "relabelled-tls", ns)
+        labels = secret["metadata"].get("labels") or {}
+        return secret if labels.get("team") == "b" and labels.get("tier") == "web" else None
+
+    after = cluster.wait_for("the Secret relabelled", relabelled, timeout=15)
+    cert = cluster.wait_ready("relabelled", ns)
+    assert cert["status"]["revision"] == 1
+    assert after["data"] == before["data"], "the certificate or key changed"
+    assert after["metadata"]["labels"]["foreign"] == "yes"
+    assert after["metadata"]["labels"]["controller.cert-manager.io/fao"] == "true"
+    assert [r["metadata"]["name"] for r in cluster.requests_of("relabelled", ns)] == ["relabelled-1"]
+    expect.validate(cert, after, issuer_type="selfsigned")

@@ -20,10 +20,10 @@ import pathlib
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from issuer import manifests
+from issuer import manifests, offline_acme
 from issuer.api import constants as c
 from issuer.api import defaults, validation
 from issuer.api import types as t
@@ -65,6 +65,11 @@ class Result:
     not_issued: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (certificate, why)
     errors: list[str] = dataclasses.field(default_factory=list)
     failed: bool = False  # errors of issuance rather than of the input
+    generated: list[str] = dataclasses.field(default_factory=list)  # "ns/name" of ACME account key Secrets made
+
+    @property
+    def issued(self) -> int:
+        return len(self.secrets) - len(self.generated)
 
 
 def _secret_data(doc: manifests.Document, errors: list[str]) -> dict[str, bytes]:
@@ -115,8 +120,10 @@ def issue_documents(
     *,
     default_namespace: str = "default",
     cluster_resource_namespace: str = "cert-manager",
+    acme: offline_acme.Options | None = None,
 ) -> Result:
-    """Validate, order and issue every SelfSigned/CA Certificate in `docs`."""
+    """Validate, order and issue every SelfSigned/CA Certificate in `docs`, and with `acme` options the
+    Certificates of ACME Issuers too (over the network; without options they are listed as not issued)."""
     result = Result()
     errors = result.errors
     issuers: dict[IssuerKey, tuple[manifests.Document, t.Issuer]] = {}
@@ -193,13 +200,20 @@ def issue_documents(
             errors.append(f'{item.label}: spec.issuerRef: Not found: {ikey[0]} "{ikey[2]}"{where} is not in the input')
             continue
         kind = dispatch.issuer_type(found[1])
-        if kind == "acme":
+        if kind == "acme" and acme is None:
             result.not_issued.append((item.label, "ACME issuers are not issued offline yet"))
             continue
-        if kind not in ("selfSigned", "ca"):
+        if kind not in ("selfSigned", "ca", "acme"):
             result.not_issued.append((item.label, f"{kind} issuers are not supported"))
             continue
         needs: list[tuple[SecretKey, str]] = []
+        if kind == "acme":
+            rns = base.resource_namespace(found[1], cluster_resource_namespace)
+            needs.extend(
+                (skey, f"{found[0].where()}: {path}")
+                for skey, path, required in offline_acme.needed_secrets(found[1], rns)
+                if required or skey in producers
+            )
         if kind == "ca" and found[1].spec.ca is not None:
             rns = base.resource_namespace(found[1], cluster_resource_namespace)
             needs.append(((rns, found[1].spec.ca.secret_name), f"{found[0].where()}: spec.ca.secretName"))
@@ -228,22 +242,63 @@ def issue_documents(
     def get_secret(namespace: str, name: str) -> Mapping[str, bytes] | None:
         return secrets.get((namespace, name))
 
-    for item in order:
-        ikey = _issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)
-        issuer_doc, issuer_obj = issuers[ikey]
-        setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
-        if setup is not None and not setup.ready:
-            errors.append(f"{issuer_doc.where()}: {setup.reason}: {setup.message}")
-            result.failed = True
-            break
-        body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, errors)
-        if body is None:
-            result.failed = True
-            break
-        result.secrets.append(body)
+    acme_run = offline_acme.Run(acme, get_secret) if acme is not None else None
+    try:
+        for item in order:
+            ikey = _issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)
+            issuer_doc, issuer_obj = issuers[ikey]
+            setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
+            if setup is not None and not setup.ready:
+                errors.append(f"{issuer_doc.where()}: {setup.reason}: {setup.message}")
+                result.failed = True
+                break
+            signer = None
+            if acme_run is not None and dispatch.issuer_type(issuer_obj) == "acme":
+                signer = _acme_signer(acme_run, issuer_doc, issuer_obj, cluster_resource_namespace, now, errors)
+            body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, errors, signer)
+            if body is None:
+                result.failed = True
+                break
+            result.secrets.append(body)
+    finally:
+        if acme_run is not None:
+            acme_run.close()
+    if acme_run is not None and acme_run.generated:
+        result.secrets[:0] = acme_run.generated
+        result.generated = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in acme_run.generated]
     if errors:
         result.secrets.clear()
+        result.generated.clear()
     return result
+
+
+Signer = Callable[[_Cert, bytes], bytes | None]
+"""(certificate, CSR PEM) -> PEM chain, or None after appending the error (ACME certificates)."""
+
+
+def _acme_signer(
+    run: offline_acme.Run,
+    issuer_doc: manifests.Document,
+    issuer_obj: t.Issuer,
+    cluster_resource_namespace: str,
+    now: _dt.datetime,
+    errors: list[str],
+) -> Signer:
+    rns = base.resource_namespace(issuer_obj, cluster_resource_namespace)
+
+    def sign(item: _Cert, csr_pem: bytes) -> bytes | None:
+        try:
+            run.account(issuer_obj, rns)
+        except offline_acme.Failure as err:
+            errors.append(f"{issuer_doc.where()}: {err.reason}: {err.message}")
+            return None
+        try:
+            return run.obtain(issuer_obj, rns, item.cert, csr_pem, now)
+        except offline_acme.Failure as err:
+            errors.append(f"{item.label}: {err.reason}: {err.message}")
+            return None
+
+    return sign
 
 
 def _issue_one(
@@ -254,6 +309,7 @@ def _issue_one(
     now: _dt.datetime,
     cluster_resource_namespace: str,
     errors: list[str],
+    signer: Signer | None = None,
 ) -> dict[str, Any] | None:
     cert = item.cert
     ns = cert.metadata.namespace
@@ -265,6 +321,11 @@ def _issue_one(
         return None
     key_secret = cert.metadata.name + OFFLINE_KEY_SECRET_SUFFIX
     cr = requestmanager.typed_request(cert, csr_pem, 1, key_secret)
+    if signer is not None:
+        chain = signer(item, csr_pem)
+        if chain is None:
+            return None
+        return _secret_of(item, cr, chain, b"", key, secrets, get_secret, errors)
     key_data = {c.TLS_PRIVATE_KEY_KEY: keys.encode(key, c.PKCS8)}
 
     def lookup(namespace: str, name: str) -> Mapping[str, bytes] | None:
@@ -278,9 +339,24 @@ def _issue_one(
         message = outcome.message if outcome is not None else "issuer type not supported offline"
         errors.append(f"{item.label}: {reason}: {message}")
         return None
+    return _secret_of(item, cr, outcome.certificate, outcome.ca, key, secrets, get_secret, errors)
+
+
+def _secret_of(
+    item: _Cert,
+    cr: t.CertificateRequest,
+    chain: bytes,
+    ca: bytes,
+    key: keys.PrivateKey,
+    secrets: dict[SecretKey, dict[str, bytes]],
+    get_secret: base.SecretGetter,
+    errors: list[str],
+) -> dict[str, Any] | None:
+    cert = item.cert
+    ns = cert.metadata.namespace
     try:
         passwords = issuing.resolve_keystore_passwords(cert.spec, ns, get_secret)
-        body = issuing.secret_body(cert, cr.spec.issuer_ref, outcome.certificate, outcome.ca, key, passwords)
+        body = issuing.secret_body(cert, cr.spec.issuer_ref, chain, ca, key, passwords)
     except (issuing.KeystorePasswordError, PKIError) as err:
         errors.append(f"{item.label}: {err}")
         return None
@@ -372,11 +448,17 @@ def main(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
     now = _dt.datetime.now(_dt.UTC)
+    try:
+        acme = acme_options(args)
+    except OSError as err:
+        print(f"error: cannot read --acme-ca-bundle: {err.strerror or err}", file=sys.stderr)
+        return EXIT_INVALID
     result = issue_documents(
         docs,
         now,
         default_namespace=args.namespace,
         cluster_resource_namespace=args.cluster_resource_namespace,
+        acme=acme,
     )
     if result.errors:
         for line in result.errors:
@@ -391,7 +473,55 @@ def main(args: argparse.Namespace) -> int:
     if not args.quiet and result.secrets:
         sys.stdout.write(dump_secrets(result.secrets))
     elapsed = time.perf_counter() - started
-    print(f"issued {len(result.secrets)} certificate(s) in {elapsed:.2f}s", file=sys.stderr)
+    for name in result.generated:
+        print(f"generated ACME account key Secret {name} (printed with the certificates: keep it)", file=sys.stderr)
+    print(f"issued {result.issued} certificate(s) in {elapsed:.2f}s", file=sys.stderr)
     for label, why in result.not_issued:
         print(f"not issued: {label}: {why}", file=sys.stderr)
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ACME flags
+
+
+def add_acme_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `issue` subcommand's ACME flags (`issuer.cli` adds them to its `issue` parser)."""
+    parser.add_argument(
+        "--http01-port", type=int, default=80, metavar="PORT",
+        help="port of the standalone HTTP-01 listener serving every pending token of the run (default: 80)",
+    )
+    parser.add_argument(
+        "--http01-address", default="", metavar="ADDR", help="address the HTTP-01 listener binds (default: all)"
+    )
+    parser.add_argument(
+        "--acme-ca-bundle", metavar="FILE",
+        help="PEM roots to trust for the ACME server (a private one such as Pebble), besides the system's",
+    )
+
+
+def acme_options(args: argparse.Namespace) -> offline_acme.Options:
+    """ACME options from the parsed flags (defaults when the parser has none of them)."""
+    bundle_path = getattr(args, "acme_ca_bundle", None)
+    bundle = pathlib.Path(bundle_path).read_bytes() if bundle_path else b""
+    return offline_acme.Options(
+        http01_port=getattr(args, "http01_port", 80),
+        http01_address=getattr(args, "http01_address", "") or "",
+        ca_bundle=bundle,
+    )
+
+
+def _main_with_acme_flags(argv: list[str]) -> int:
+    """`python -m issuer.offline [issue flags]`: `issuer issue` with the ACME flags, until the CLI has them."""
+    from issuer import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    issue = sub.choices["issue"]
+    if "--http01-port" not in issue._option_string_actions:
+        add_acme_arguments(issue)
+    return main(issue.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main_with_acme_flags(sys.argv[1:]))

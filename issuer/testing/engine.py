@@ -738,7 +738,43 @@ class Engine:
                 obj["status"] = {"phase": "Active"}
         elif res.store_key == CRDS:
             self._prepare_crd(res, obj, old)
+        elif res.store_key == ("", "pods"):
+            _default_pod(obj, old)
+        elif res.store_key == ("", "services"):
+            self._default_service(obj, old)
         return warnings
+
+    def _default_service(self, obj: Obj, old: Obj | None) -> None:
+        """kube's defaulting of a Service (type, affinity, ports) and a ClusterIP from 10.96.0.0/12."""
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                if "port" in port:
+                    port.setdefault("targetPort", port["port"])
+        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+            old_spec = (old or {}).get("spec") or {}
+            ip = old_spec.get("clusterIP") or self._allocate_cluster_ip()
+            spec["clusterIP"] = ip
+            spec["clusterIPs"] = [ip] if ip != "None" else ["None"]
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if old is None:
+            obj["status"] = {"loadBalancer": {}}
+
+    def _allocate_cluster_ip(self) -> str:
+        used = {str(((e.obj.get("spec") or {}).get("clusterIP")) or "")
+                for e in self.store.buckets[("", "services")].values()}
+        while True:
+            n = random.randrange(10, 0xFFFFF)
+            ip = f"10.{96 + (n >> 16)}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+            if ip not in used:
+                return ip
 
     def _prepare_secret(self, res: Resource, obj: Obj, old: Obj | None) -> None:
         name = str(_md(obj).get("name", ""))
@@ -1196,6 +1232,37 @@ _BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("rbac.authorization.k8s.io", "rolebindings"): frozenset({"subjects", "roleRef"}),
     ("rbac.authorization.k8s.io", "clusterrolebindings"): frozenset({"subjects", "roleRef"}),
 }
+
+def _default_pod(obj: Obj, old: Obj | None) -> None:
+    """The defaults kube-apiserver fills in a Pod (no kubelet runs it: status stays Pending)."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    for key, value in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst"),
+                       ("schedulerName", "default-scheduler"), ("terminationGracePeriodSeconds", 30),
+                       ("securityContext", {}), ("enableServiceLinks", True), ("preemptionPolicy",
+                                                                                 "PreemptLowerPriority"),
+                       ("priority", 0)):
+        spec.setdefault(key, value)
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    for group in ("initContainers", "containers"):
+        for container in spec.get(group) or []:
+            if not isinstance(container, dict):
+                continue
+            image = str(container.get("image") or "")
+            tag = image.rsplit("/", 1)[-1]
+            latest = ":" not in tag or tag.endswith(":latest")
+            container.setdefault("imagePullPolicy", "Always" if latest and "@" not in image else "IfNotPresent")
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            container.setdefault("resources", {})
+            for port in container.get("ports") or []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+    if old is None:
+        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
 
 _LABEL_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
                    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "

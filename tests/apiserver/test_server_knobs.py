@@ -174,3 +174,22 @@ async def test_oversized_body_is_413_status(api: Api) -> None:
     body = {"metadata": {"name": "big"}, "stringData": {"a": "x" * (4 * 1024 * 1024)}}
     resp = await api.post(SECRETS, body)
     assert resp.status == 413 and resp.body["reason"] == "RequestEntityTooLarge"
+
+
+async def test_pod_and_service_defaults(api: Api) -> None:
+    pod = await api.post("/api/v1/namespaces/default/pods", {
+        "metadata": {"name": "solver"},
+        "spec": {"containers": [{"name": "c", "image": "solver:v1", "ports": [{"containerPort": 8089}]}]}})
+    assert pod.status == 201
+    spec = pod.body["spec"]
+    assert spec["restartPolicy"] == "Always" and spec["serviceAccountName"] == "default"
+    assert spec["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert spec["containers"][0]["ports"][0]["protocol"] == "TCP"
+    assert pod.body["status"]["phase"] == "Pending"
+    svc = await api.post("/api/v1/namespaces/default/services", {
+        "metadata": {"name": "solver"}, "spec": {"selector": {"a": "b"}, "ports": [{"port": 8089}]}})
+    assert svc.status == 201
+    assert svc.body["spec"]["type"] == "ClusterIP" and svc.body["spec"]["clusterIP"].startswith("10.")
+    assert svc.body["spec"]["ports"][0] == {"port": 8089, "protocol": "TCP", "targetPort": 8089}
+    again = await api.patch("/api/v1/namespaces/default/services/solver", {"metadata": {"labels": {"x": "y"}}})
+    assert again.body["spec"]["clusterIP"] == svc.body["spec"]["clusterIP"]

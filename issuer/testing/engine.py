@@ -742,6 +742,10 @@ class Engine:
             _default_pod(obj, old)
         elif res.store_key == ("", "services"):
             self._default_service(obj, old)
+        elif res.store_key == ("networking.k8s.io", "ingresses"):
+            causes = _ingress_causes(obj)
+            if causes:
+                raise errors.invalid(res, str(md.get("name", "")), causes)
         return warnings
 
     def _default_service(self, obj: Obj, old: Obj | None) -> None:
@@ -1232,6 +1236,34 @@ _BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("rbac.authorization.k8s.io", "rolebindings"): frozenset({"subjects", "roleRef"}),
     ("rbac.authorization.k8s.io", "clusterrolebindings"): frozenset({"subjects", "roleRef"}),
 }
+
+def _ingress_causes(obj: Obj) -> list[FieldCause]:
+    """networking.k8s.io/v1 Ingress path rules: pathType required and known, a backend per path."""
+    causes: list[FieldCause] = []
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return causes
+    for i, rule in enumerate(spec.get("rules") or []):
+        http = rule.get("http") if isinstance(rule, dict) else None
+        if not isinstance(http, dict):
+            continue
+        for j, path in enumerate(http.get("paths") or []):
+            if not isinstance(path, dict):
+                continue
+            field = f"spec.rules[{i}].http.paths[{j}]"
+            path_type = path.get("pathType")
+            if not path_type:
+                causes.append(FieldCause("FieldValueRequired", "Required value: pathType must be specified",
+                                         f"{field}.pathType"))
+            elif path_type not in ("Exact", "Prefix", "ImplementationSpecific"):
+                causes.append(FieldCause("FieldValueNotSupported", f'Unsupported value: "{path_type}": supported '
+                                         'values: "Exact", "ImplementationSpecific", "Prefix"', f"{field}.pathType"))
+            backend = path.get("backend")
+            if not isinstance(backend, dict) or not (backend.get("service") or backend.get("resource")):
+                causes.append(FieldCause("FieldValueInvalid", "Invalid value: \"\": one backend must be specified",
+                                         f"{field}.backend"))
+    return causes
+
 
 def _default_pod(obj: Obj, old: Obj | None) -> None:
     """The defaults kube-apiserver fills in a Pod (no kubelet runs it: status stays Pending)."""

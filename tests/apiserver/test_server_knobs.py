@@ -193,3 +193,16 @@ async def test_pod_and_service_defaults(api: Api) -> None:
     assert svc.body["spec"]["ports"][0] == {"port": 8089, "protocol": "TCP", "targetPort": 8089}
     again = await api.patch("/api/v1/namespaces/default/services/solver", {"metadata": {"labels": {"x": "y"}}})
     assert again.body["spec"]["clusterIP"] == svc.body["spec"]["clusterIP"]
+
+
+async def test_ingress_paths_need_a_path_type_and_backend(api: Api) -> None:
+    path = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
+    rule = {"host": "a.example.com", "http": {"paths": [{"path": "/.well-known/acme-challenge/x"}]}}
+    bad = await api.post(path, {"metadata": {"name": "i"}, "spec": {"rules": [rule]}})
+    assert bad.status == 422
+    assert {c["field"] for c in bad.body["details"]["causes"]} == {"spec.rules[0].http.paths[0].pathType",
+                                                                   "spec.rules[0].http.paths[0].backend"}
+    rule["http"]["paths"][0].update(pathType="ImplementationSpecific", backend={
+        "service": {"name": "solver", "port": {"number": 8089}}})
+    good = await api.post(path, {"metadata": {"name": "i"}, "spec": {"rules": [rule]}})
+    assert good.status == 201 and good.body["metadata"]["generation"] == 1

@@ -51,8 +51,12 @@ def _load(
         return pair
     except PKIError as err:
         message = err.message
-        if not message.startswith("Error getting keypair"):
-            message = f'Secret "{namespace}/{spec.secret_name}": {message}'
+        prefix = "Error getting keypair for CA issuer: "
+        where = f'Secret "{namespace}/{spec.secret_name}": '
+        if message.startswith(prefix):  # name the Secret, as every other message here does
+            message = prefix + where + message[len(prefix):]
+        else:
+            message = where + message
         return base.Setup(False, err.reason or c.REASON_ERR_INVALID_KEY_PAIR, message)
 
 

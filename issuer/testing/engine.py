@@ -739,8 +739,15 @@ class Engine:
         elif res.store_key == CRDS:
             self._prepare_crd(res, obj, old)
         elif res.store_key == ("", "pods"):
+            causes = _pod_causes(obj)
+            if causes:
+                raise errors.invalid(res, str(md.get("name", "")), causes)
             _default_pod(obj, old)
         elif res.store_key == ("", "services"):
+            spec = obj.get("spec")
+            if isinstance(spec, dict) and spec.get("type", "ClusterIP") != "ExternalName" and not spec.get("ports") \
+                    and spec.get("clusterIP") != "None":
+                raise errors.invalid(res, str(md.get("name", "")), [errors.required("spec.ports")])
             self._default_service(obj, old)
         elif res.store_key == ("networking.k8s.io", "ingresses"):
             causes = _ingress_causes(obj)
@@ -1262,6 +1269,20 @@ def _ingress_causes(obj: Obj) -> list[FieldCause]:
             if not isinstance(backend, dict) or not (backend.get("service") or backend.get("resource")):
                 causes.append(FieldCause("FieldValueInvalid", "Invalid value: \"\": one backend must be specified",
                                          f"{field}.backend"))
+    return causes
+
+
+def _pod_causes(obj: Obj) -> list[FieldCause]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or not spec.get("containers"):
+        return [errors.required("spec.containers")]
+    causes: list[FieldCause] = []
+    for i, container in enumerate(spec["containers"] if isinstance(spec["containers"], list) else []):
+        if not isinstance(container, dict):
+            continue
+        for field in ("name", "image"):
+            if not container.get(field):
+                causes.append(errors.required(f"spec.containers[{i}].{field}"))
     return causes
 
 

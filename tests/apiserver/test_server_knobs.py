@@ -177,6 +177,11 @@ async def test_oversized_body_is_413_status(api: Api) -> None:
 
 
 async def test_pod_and_service_defaults(api: Api) -> None:
+    empty = await api.post("/api/v1/namespaces/default/pods", {"metadata": {"name": "p"}, "spec": {
+        "containers": [{"name": "c"}]}})
+    assert empty.status == 422 and empty.body["details"]["causes"][0]["field"] == "spec.containers[0].image"
+    no_ports = await api.post("/api/v1/namespaces/default/services", {"metadata": {"name": "s"}, "spec": {}})
+    assert no_ports.status == 422
     pod = await api.post("/api/v1/namespaces/default/pods", {
         "metadata": {"name": "solver"},
         "spec": {"containers": [{"name": "c", "image": "solver:v1", "ports": [{"containerPort": 8089}]}]}})

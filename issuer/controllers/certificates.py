@@ -7,13 +7,30 @@ step as an `Outcome`: a status to write, a key Secret or CertificateRequest to c
 the Secret to write, events, and when to look again. The operator applies it and calls `decide` again on
 the new state, so a crash between any two steps resumes where it stopped: the temporary key Secret and
 the `<certificate>-<revision>` CertificateRequest are found again, never made twice.
+
+Loop breaker (beyond cert-manager, which loops here: cert-manager issues 6714, 7741, 8380): a re-issuance
+that the Secret's state asks for right after a successful issuance of the same spec is bounded by the
+failed-issuance back-off. Two cases:
+- the certificate an issuer returned lacks requested names (cert-manager stores it, then its policies see
+  the mismatch as soon as the request is gone and re-issue at once, forever): the Secret is written (it is
+  still the best certificate we have) but the issuance counts as failed (`Issuing=False` reason
+  `InvalidCertificate`, `lastFailureTime`, `failedIssuanceAttempts`+1, a Warning event), `Ready=False`
+  `SecretMismatch`, and the next attempt waits for the back-off (growing, as attempts are kept);
+- the Secret is broken (overwritten by another writer, deleted, ...) again within `backoff_min` of a
+  repair that was itself made for such a reason: the first repair is immediate, a repeated one is a failed
+  issuance waiting for the back-off. Each request remembers why it was made in the
+  `issuer.cert-manager.io/issuing-reason` annotation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import ipaddress
 from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from issuer import policies
 from issuer.api import constants as c
@@ -23,6 +40,15 @@ from issuer.controllers import conditions, requestmanager
 from issuer.pki import keys, match
 
 REASON_INVALID_SPEC = "BadConfig"
+ANN_ISSUING_REASON = requestmanager.ANN_ISSUING_REASON
+# Trigger reasons that come from the Secret's state (not from the spec, the clock or a user): a re-issuance
+# for one of them is a repair, and repeated repairs are what the loop breaker bounds.
+REPAIR_REASONS = frozenset({
+    c.REASON_DOES_NOT_EXIST, c.REASON_MISSING_DATA, c.REASON_INVALID_KEY_PAIR, c.REASON_INVALID_CERTIFICATE,
+    c.REASON_INCORRECT_ISSUER, c.REASON_SECRET_MISMATCH, c.REASON_INVALID_CERTIFICATE_REQUEST,
+})
+REPAIR_LOOP_PREFIX = "The Secret needs re-issuing again right after it was repaired; backing off: "
+MISSING_NAMES_PREFIX = "Issuer returned a certificate that lacks requested names: "
 SHARED_SECRET_RECHECK = _dt.timedelta(minutes=3)
 ISSUED_MESSAGE = "The certificate has been successfully issued"
 FAILED_PREFIX = "The certificate request has failed to complete and will be retried: "
@@ -90,6 +116,7 @@ class CreateKey:
 class CreateRequest:
     revision: int
     key_secret_name: str
+    reason: str = ""  # the Issuing condition's reason: why this request is made (see the loop breaker)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +209,19 @@ def _finish(out: Outcome, old: t.CertificateStatus, new: t.CertificateStatus) ->
 
 
 def decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
+    out = _decide(s, now, options)
+    # Look again when the stored certificate expires, whatever else is going on (a back-off, a request
+    # pending with an external signer): Ready turns False/Expired at notAfter, not at the next event.
+    status = out.status or s.certificate.status
+    not_after = policies.parse_time(status.not_after)
+    if not_after is not None and not_after >= now and not s.certificate.metadata.deletion_timestamp:
+        until = not_after - now + _dt.timedelta(seconds=1)
+        if out.requeue_after is None or until < out.requeue_after:
+            out.requeue_after = until
+    return out
+
+
+def _decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
     cert = s.certificate
     out = Outcome()
     if cert.metadata.deletion_timestamp:
@@ -213,6 +253,7 @@ def decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
     next_cr = next_requests[0] if len(next_requests) == 1 else None
     inp = policies.Input(cert, s.secret, current, next_cr, now, options.renewal_jitter)
     status = _with_readiness(old, inp, gen, now)
+    status = _with_missing_names(status, inp, gen, now)
 
     if len(s.sharing) > 1 and policies.secret_owner(s.sharing, s.secret) != cert.metadata.name:
         # Another Certificate owns this secretName: report, never write the Secret (no ping-pong).
@@ -236,7 +277,7 @@ def _not_issuing(
     invalid_requests: list[t.CertificateRequest],
 ) -> Outcome:
     cert = s.certificate
-    violation = policies.trigger(inp)
+    violation = policies.trigger(inp) or _missing_names_violation(inp)
     if violation is not None:
         allowed = policies.next_issuance_allowed_at(
             old,
@@ -247,6 +288,9 @@ def _not_issuing(
         if allowed is not None and now < allowed:
             out.requeue_after = allowed - now
             return _finish(out, old, status)
+        if _repair_loop(inp, violation, now, options):
+            return _fail(out, old, status, cert, violation.reason, REPAIR_LOOP_PREFIX + violation.message, now,
+                         options)
         status = dataclasses.replace(
             status,
             conditions=conditions.set_condition(
@@ -371,7 +415,8 @@ def _issuing(
     if out.delete or len(candidates) != 1:
         if not candidates and not any(d.kind == c.CERTIFICATE_REQUEST for d in out.delete):
             name = requestmanager.request_name(cert.metadata.name, next_rev)
-            out.create_request = CreateRequest(next_rev, key.name)
+            reason = issuing_cond.reason if issuing_cond is not None else ""
+            out.create_request = CreateRequest(next_rev, key.name, reason)
             out.events.append((NORMAL, "Requested", f'Created new CertificateRequest resource "{name}"'))
         return _finish(out, old, status)
     request = candidates[0]
@@ -381,23 +426,139 @@ def _issuing(
     if failure is None and _cr_issued(request):
         failure = _check_issued(request, key, now)
         if failure is None:
-            return _complete(s, inp, out, old, status, request, key, now, next_rev)
+            return _complete(s, inp, out, old, status, request, key, now, next_rev, options)
     if failure is not None:
         reason, message = failure
-        attempts = (old.failed_issuance_attempts or 0) + 1
-        text = FAILED_PREFIX + message
-        status = dataclasses.replace(
-            status,
-            conditions=conditions.set_condition(
-                status.conditions, c.COND_ISSUING, c.FALSE, reason, text, now, cert.metadata.generation
-            ),
-            last_failure_time=conditions.rfc3339(now),
-            failed_issuance_attempts=attempts,
-        )
-        out.events.append((WARNING, reason, text))
-        out.requeue_after = policies.backoff_delay(attempts, options.backoff_min, options.backoff_max)
-        return _finish(out, old, status)
+        return _fail(out, old, status, cert, reason, FAILED_PREFIX + message, now, options)
     return _finish(out, old, status)  # pending: the request's own events bring us back
+
+
+def _fail(
+    out: Outcome,
+    old: t.CertificateStatus,
+    status: t.CertificateStatus,
+    cert: t.Certificate,
+    reason: str,
+    text: str,
+    now: _dt.datetime,
+    options: Options,
+) -> Outcome:
+    """A failed issuance: Issuing=False with the reason, lastFailureTime, one more failed attempt, a Warning
+    event, and a look again once the back-off is over."""
+    attempts = (old.failed_issuance_attempts or 0) + 1
+    status = dataclasses.replace(
+        status,
+        conditions=conditions.set_condition(
+            status.conditions, c.COND_ISSUING, c.FALSE, reason, text, now, cert.metadata.generation
+        ),
+        last_failure_time=conditions.rfc3339(now),
+        failed_issuance_attempts=attempts,
+    )
+    out.events.append((WARNING, reason, text))
+    out.requeue_after = policies.backoff_delay(attempts, options.backoff_min, options.backoff_max)
+    return _finish(out, old, status)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loop breaker
+
+
+def missing_names(leaf: x509.Certificate, spec: t.CertificateSpec) -> list[str]:
+    """The spec fields whose requested names the certificate lacks (names it adds are no concern: issuers
+    may add some; a commonName may appear as a DNS name and the other way round)."""
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = None
+    except ValueError:
+        return ["spec.dnsNames"]
+    try:
+        cns = {str(a.value) for a in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)}
+    except ValueError:
+        cns = set()
+    dns = set(san.get_values_for_type(x509.DNSName)) if san is not None else set()
+    ips = {ip.compressed for ip in san.get_values_for_type(x509.IPAddress)} if san is not None else set()
+    uris = set(san.get_values_for_type(x509.UniformResourceIdentifier)) if san is not None else set()
+    emails = set(san.get_values_for_type(x509.RFC822Name)) if san is not None else set()
+    missing: list[str] = []
+    if spec.common_name and spec.common_name not in cns | dns:
+        missing.append("spec.commonName")
+    if not set(spec.dns_names) <= dns | cns:
+        missing.append("spec.dnsNames")
+    wanted_ips: set[str] = set()
+    for text in spec.ip_addresses:
+        try:
+            wanted_ips.add(ipaddress.ip_address(text).compressed)
+        except ValueError:
+            wanted_ips.add(text)
+    if not wanted_ips <= ips:
+        missing.append("spec.ipAddresses")
+    if not set(spec.uris) <= uris:
+        missing.append("spec.uris")
+    if not set(spec.email_addresses) <= emails:
+        missing.append("spec.emailAddresses")
+    return missing
+
+
+def _stored_missing_names(inp: policies.Input) -> list[str]:
+    """Requested names the Secret's certificate lacks, for a Secret issued for the current request (the
+    policy chains compare only the request with the spec then, and would call such a Secret up to date)."""
+    if inp.secret is None or inp.current_request is None:
+        return []
+    leaf = match.parse_leaf(bytes(inp.secret.data.get(c.TLS_CERT_KEY, b"")))
+    if leaf.value is None:
+        return []
+    return missing_names(leaf.value, inp.certificate.spec)
+
+
+def _missing_names_violation(inp: policies.Input) -> policies.Violation | None:
+    missing = _stored_missing_names(inp)
+    if not missing:
+        return None
+    return policies.Violation(
+        c.REASON_SECRET_MISMATCH,
+        "Issuing certificate as Existing issued Secret is not up to date for spec: " + match.format_violations(missing),
+    )
+
+
+def _with_missing_names(
+    status: t.CertificateStatus, inp: policies.Input, generation: int, now: _dt.datetime
+) -> t.CertificateStatus:
+    """Ready=False/SecretMismatch where the readiness chain said True but the certificate lacks names."""
+    if not conditions.is_true(status.conditions, c.COND_READY):
+        return status
+    found = _missing_names_violation(inp)
+    if found is None:
+        return status
+    conds = conditions.set_condition(status.conditions, c.COND_READY, c.FALSE, found.reason, found.message, now,
+                                     generation)
+    return dataclasses.replace(status, conditions=conds)
+
+
+def _issued_at(cr: t.CertificateRequest) -> _dt.datetime | None:
+    ready = conditions.find(cr.status.conditions, c.COND_READY)
+    if ready is None or ready.status != c.TRUE:
+        return None
+    return policies.parse_time(ready.last_transition_time)
+
+
+def _repair_loop(inp: policies.Input, violation: policies.Violation, now: _dt.datetime, options: Options) -> bool:
+    """Whether this re-issuance repeats a repair that has just been made: the Secret is broken again (a
+    Secret-state reason) within `backoff_min` of issuing the current request, which was itself a repair of
+    the same spec (revision 2 or later: the first issuance is no repair). The first repair is always immediate;
+    only a repeated one waits for the back-off."""
+    current = inp.current_request
+    if violation.reason not in REPAIR_REASONS or current is None:
+        return False
+    if (requestmanager.revision_of(current) or 0) <= 1:
+        return False  # the first issuance (reason DoesNotExist) is no repair
+    if current.metadata.annotations.get(ANN_ISSUING_REASON, "") not in REPAIR_REASONS:
+        return False
+    issued = _issued_at(current)
+    if issued is None or not now - issued < options.backoff_min:
+        return False
+    same_spec = match.request_matches_spec(current, inp.certificate.spec)
+    return same_spec.value is not None and not same_spec.value
 
 
 def _check_issued(request: t.CertificateRequest, key: NextKey, now: _dt.datetime) -> tuple[str, str] | None:
@@ -424,6 +585,7 @@ def _complete(
     key: NextKey,
     now: _dt.datetime,
     next_rev: int,
+    options: Options,
 ) -> Outcome:
     """The request is issued: write the Secret, then (once it holds the new certificate) finish the status."""
     secret = inp.secret
@@ -435,6 +597,11 @@ def _complete(
         out.write_secret = WriteSecret(request, key.name)
         return _finish(out, old, status)
     cert = s.certificate
+    leaf = match.parse_leaf(request.status.certificate)
+    missing = missing_names(leaf.value, cert.spec) if leaf.value is not None else []
+    if missing:
+        # Stored (the best certificate there is) but a failed issuance: the next try waits for the back-off.
+        return _complete_mismatched(s, out, old, status, request, key, now, next_rev, options, missing)
     done = dataclasses.replace(
         cert,
         status=dataclasses.replace(
@@ -454,3 +621,26 @@ def _complete(
     if times.renewal_time is not None:
         out.requeue_after = max(times.renewal_time - now, _dt.timedelta(0))
     return _finish(out, old, final)
+
+
+def _complete_mismatched(
+    s: Snapshot,
+    out: Outcome,
+    old: t.CertificateStatus,
+    status: t.CertificateStatus,
+    request: t.CertificateRequest,
+    key: NextKey,
+    now: _dt.datetime,
+    next_rev: int,
+    options: Options,
+    missing: list[str],
+) -> Outcome:
+    cert = s.certificate
+    status = dataclasses.replace(status, revision=next_rev, next_private_key_secret_name="")
+    done = dataclasses.replace(cert, status=status)
+    final_inp = policies.Input(done, s.secret, request, None, now, options.renewal_jitter)
+    status = _with_missing_names(_with_readiness(status, final_inp, cert.metadata.generation, now), final_inp,
+                                 cert.metadata.generation, now)
+    out.delete.append(Delete("Secret", key.name, key.uid))
+    message = FAILED_PREFIX + MISSING_NAMES_PREFIX + match.format_violations(missing)
+    return _fail(out, old, status, cert, c.REASON_INVALID_CERTIFICATE, message, now, options)

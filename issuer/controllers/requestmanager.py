@@ -16,6 +16,8 @@ from issuer.api import constants as c
 from issuer.api import defaults
 from issuer.api import types as t
 
+ANN_ISSUING_REASON = "issuer.cert-manager.io/issuing-reason"
+"""Why the request was made (the Certificate's Issuing reason then); the loop breaker reads it back."""
 DEFAULT_COPIED_ANNOTATION_PREFIXES = ("*", "-kubectl.kubernetes.io/", "-fluxcd.io/", "-argocd.argoproj.io/")
 _MAX_NAME = 253
 
@@ -54,10 +56,12 @@ def build_request(
     private_key_secret_name: str,
     *,
     copied_annotation_prefixes: Sequence[str] = DEFAULT_COPIED_ANNOTATION_PREFIXES,
+    issuing_reason: str = "",
 ) -> dict[str, Any]:
     """The CertificateRequest object (wire form) for `cert` at `revision`."""
     meta = cert.metadata
     annotations = copied_annotations(meta.annotations, copied_annotation_prefixes)
+    annotations.pop(ANN_ISSUING_REASON, None)
     annotations.update(
         {
             c.ANN_CERTIFICATE_REVISION: str(revision),
@@ -65,6 +69,8 @@ def build_request(
             c.ANN_CERTIFICATE_NAME: meta.name,
         }
     )
+    if issuing_reason:
+        annotations[ANN_ISSUING_REASON] = issuing_reason
     spec = t.CertificateRequestSpec(
         duration=cert.spec.duration or "",
         issuer_ref=cert.spec.issuer_ref,

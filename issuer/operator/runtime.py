@@ -547,7 +547,8 @@ class Runtime:
         data = await self.secret_data(cert.metadata.namespace, step.key_secret_name) or {}
         key = keys.load(data.get(c.TLS_PRIVATE_KEY_KEY, b""))
         csr_pem = csr_mod.pem_bytes(csr_mod.build(cert.spec, key))
-        body = requestmanager.build_request(cert, csr_pem, step.revision, step.key_secret_name)
+        body = requestmanager.build_request(cert, csr_pem, step.revision, step.key_secret_name,
+                                            issuing_reason=step.reason)
         try:
             created: dict[str, Any] | None = await self.client.create(
                 res.CERTIFICATE_REQUESTS, body, cert.metadata.namespace

@@ -9,6 +9,8 @@ manifest with many problems reports all of them at once. `parse` raises `Invalid
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import functools
 import json
@@ -268,7 +270,23 @@ def _parser(hint: Any) -> Parser:
         return parse_int
     if hint is str:
         return _scalar(lambda v: isinstance(v, str), "must be a string")
+    if hint is bytes:
+        return _parse_bytes
     return lambda value, path, errors: _SKIP if value is None else value
+
+
+def _parse_bytes(value: Any, path: str, errors: list[Violation]) -> Any:
+    """Go's []byte (a CSR, a certificate chain): base64 on the wire."""
+    if value is None or value == "":
+        return _SKIP
+    if not isinstance(value, str):
+        errors.append(invalid(path, value, "must be a base64-encoded string"))
+        return _SKIP
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        errors.append(invalid(path, "<bytes>", "must be base64-encoded PEM"))
+        return _SKIP
 
 
 def _scalar(check: typing.Callable[[Any], bool], detail: str) -> Parser:
@@ -284,6 +302,8 @@ def _scalar(check: typing.Callable[[Any], bool], detail: str) -> Parser:
 
 
 def _dump(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, Model):
         return value.to_wire()
     if isinstance(value, tuple):

@@ -9,8 +9,6 @@ live in `issuer.api.defaults` and rules in `issuer.api.validation`, so these typ
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from typing import Any, TypeVar
 
@@ -219,24 +217,6 @@ class Certificate(Model):
 # CertificateRequest
 
 
-def _decode_pem_field(value: Any, path: str, errors: list[Violation]) -> bytes:
-    """`request`, `certificate` and `ca` are []byte in Go: base64 on the wire, PEM inside."""
-    if value in (None, ""):
-        return b""
-    if not isinstance(value, str):
-        errors.append(invalid(path, value, "must be a base64-encoded string"))
-        return b""
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        errors.append(invalid(path, "<bytes>", "must be base64-encoded PEM"))
-        return b""
-
-
-def _encode_pem_field(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii") if value else ""
-
-
 @dataclasses.dataclass(frozen=True)
 class CertificateRequestSpec(Model):
     duration: str = ""
@@ -249,26 +229,6 @@ class CertificateRequestSpec(Model):
     groups: tuple[str, ...] = ()
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    @classmethod
-    def from_wire(
-        cls, data: Any, path: str = "", errors: list[Violation] | None = None
-    ) -> CertificateRequestSpec:
-        own: list[Violation] = [] if errors is None else errors
-        raw = dict(data) if isinstance(data, dict) else data
-        request = raw.pop("request", None) if isinstance(raw, dict) else None
-        spec = super().from_wire(raw, path, own)
-        spec = dataclasses.replace(spec, request=_decode_pem_field(request, f"{path}.request", own))
-        if errors is None and own:
-            raise InvalidObject(cls.__name__, "", own)
-        return spec
-
-    def to_wire(self) -> dict[str, Any]:
-        out = super().to_wire()
-        out.pop("request", None)
-        if self.request:
-            out["request"] = _encode_pem_field(self.request)
-        return out
-
 
 @dataclasses.dataclass(frozen=True)
 class CertificateRequestStatus(Model):
@@ -276,34 +236,6 @@ class CertificateRequestStatus(Model):
     certificate: bytes = b""
     ca: bytes = b""
     failure_time: str = ""
-
-    @classmethod
-    def from_wire(
-        cls, data: Any, path: str = "", errors: list[Violation] | None = None
-    ) -> CertificateRequestStatus:
-        own: list[Violation] = [] if errors is None else errors
-        raw = dict(data) if isinstance(data, dict) else data
-        cert = raw.pop("certificate", None) if isinstance(raw, dict) else None
-        ca = raw.pop("ca", None) if isinstance(raw, dict) else None
-        status = super().from_wire(raw, path, own)
-        status = dataclasses.replace(
-            status,
-            certificate=_decode_pem_field(cert, f"{path}.certificate", own),
-            ca=_decode_pem_field(ca, f"{path}.ca", own),
-        )
-        if errors is None and own:
-            raise InvalidObject(cls.__name__, "", own)
-        return status
-
-    def to_wire(self) -> dict[str, Any]:
-        out = super().to_wire()
-        out.pop("certificate", None)
-        out.pop("ca", None)
-        if self.certificate:
-            out["certificate"] = _encode_pem_field(self.certificate)
-        if self.ca:
-            out["ca"] = _encode_pem_field(self.ca)
-        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -511,24 +443,6 @@ class OrderSpec(Model):
     duration: str = ""
     profile: str = ""
 
-    @classmethod
-    def from_wire(cls, data: Any, path: str = "", errors: list[Violation] | None = None) -> OrderSpec:
-        own: list[Violation] = [] if errors is None else errors
-        raw = dict(data) if isinstance(data, dict) else data
-        request = raw.pop("request", None) if isinstance(raw, dict) else None
-        spec = super().from_wire(raw, path, own)
-        spec = dataclasses.replace(spec, request=_decode_pem_field(request, f"{path}.request", own))
-        if errors is None and own:
-            raise InvalidObject(cls.__name__, "", own)
-        return spec
-
-    def to_wire(self) -> dict[str, Any]:
-        out = super().to_wire()
-        out.pop("request", None)
-        if self.request:
-            out["request"] = _encode_pem_field(self.request)
-        return out
-
 
 @dataclasses.dataclass(frozen=True)
 class OrderStatus(Model):
@@ -539,24 +453,6 @@ class OrderStatus(Model):
     state: str = ""
     reason: str = ""
     failure_time: str = ""
-
-    @classmethod
-    def from_wire(cls, data: Any, path: str = "", errors: list[Violation] | None = None) -> OrderStatus:
-        own: list[Violation] = [] if errors is None else errors
-        raw = dict(data) if isinstance(data, dict) else data
-        cert = raw.pop("certificate", None) if isinstance(raw, dict) else None
-        status = super().from_wire(raw, path, own)
-        status = dataclasses.replace(status, certificate=_decode_pem_field(cert, f"{path}.certificate", own))
-        if errors is None and own:
-            raise InvalidObject(cls.__name__, "", own)
-        return status
-
-    def to_wire(self) -> dict[str, Any]:
-        out = super().to_wire()
-        out.pop("certificate", None)
-        if self.certificate:
-            out["certificate"] = _encode_pem_field(self.certificate)
-        return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -325,8 +325,8 @@ GARBLED_CASES = [
     pytest.param(
         {"kind": "CertificateRequest", "spec": {"request": "not base64!", "usages": "server auth"}},
         [
-            'spec.usages: Invalid value: "server auth": must be a list',
             'spec.request: Invalid value: "<bytes>": must be base64-encoded PEM',
+            'spec.usages: Invalid value: "server auth": must be a list',
         ],
         id="a request that is not base64",
     ),

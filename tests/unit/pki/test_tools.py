@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from issuer.api import types as t
 from issuer.pki import ca, chain, csr, keys, secret, sign
 from issuer.pki.errors import PKIError
+from tests import tools
 from tests.unit.pki.helpers import NOW, cached_key, issue_from, make_root, request_spec_for, self_signed
 
 pytestmark = pytest.mark.tools
@@ -34,37 +35,9 @@ WILDCARD = {"pkix.invalid_domain_name_syntax"}
 NON_HTTP_URI = {"pkix.invalid_uri_syntax"}
 
 
-@functools.cache
-def _validator() -> Any:
-    from pkilint.pkix import certificate, extension, name
-
-    return certificate.create_pkix_certificate_validator_container(
-        certificate.create_decoding_validators(name.ATTRIBUTE_TYPE_MAPPINGS, extension.EXTENSION_MAPPINGS),
-        [
-            certificate.create_issuer_validator_container([]),
-            certificate.create_validity_validator_container(),
-            certificate.create_subject_validator_container([]),
-            certificate.create_extensions_validator_container([]),
-            certificate.create_spki_validator_container([]),
-        ],
-    )
-
-
 def pkilint_findings(cert: x509.Certificate) -> set[str]:
     """Finding codes at WARNING or worse, like `lint_pkix_cert lint -s WARNING`."""
-    from pkilint import loader
-    from pkilint.validation import ValidationFindingSeverity
-
-    doc = loader.RFC5280CertificateDocumentLoader().load_der_document(
-        cert.public_bytes(serialization.Encoding.DER), "cert"
-    )
-    results = _validator().validate(doc.root)
-    return {
-        f.finding.code
-        for r in results
-        for f in r.finding_descriptions
-        if f.finding.severity <= ValidationFindingSeverity.WARNING
-    }
+    return set(tools.pkix_findings(cert.public_bytes(serialization.Encoding.PEM)))
 
 
 @dataclasses.dataclass

@@ -496,7 +496,7 @@ def add_acme_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--acme-ca-bundle", metavar="FILE",
-        help="PEM roots to trust for the ACME server (a private one such as Pebble), besides the system's",
+        help="PEM roots to trust for the ACME servers instead of the system roots (a private CA such as Pebble)",
     )
 
 

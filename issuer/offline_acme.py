@@ -39,7 +39,7 @@ class Options:
 
     http01_port: int = 80
     http01_address: str = ""
-    ca_bundle: bytes = b""  # extra PEM roots trusted for the ACME servers (e.g. Pebble's)
+    ca_bundle: bytes = b""  # PEM roots trusted for the ACME servers instead of the system's (e.g. Pebble's)
     user_agent: str = ""
 
 

@@ -9,16 +9,16 @@ for connection errors, timeouts, 5xx and 429/503 with their Retry-After, `Termin
 for the server's 4xx problems. badNonce is retried here, up to `bad_nonce_retries` times with a short
 growing backoff (10, 20, 40 ... ms), before it surfaces as `Retryable`.
 
-Transport: urllib3's thread-safe pool (one per client) with an `ssl.SSLContext` built from the Issuer's
-`caBundle` PEM (or verification off for `skipTLSVerify`, without the urllib3 warning the user already
-chose to accept). The sync API is primary and thread-safe per client (the nonce pool is locked);
-`AsyncACMEClient` runs the same verbs in `asyncio.to_thread` for the kopf operator. Each HTTP request
-reports a `RequestEvent` to the optional `on_request` hook (for `certmanager_http_acme_client_request_*`).
+Transport: urllib3's thread-safe pool (one per client) with an `ssl.SSLContext`: the system roots, or
+only the Issuer's `caBundle` PEM when one is given (as cert-manager builds its pool), or verification off
+for `skipTLSVerify` (without the urllib3 warning the user already chose to accept). The sync API is primary
+and thread-safe per client (the nonce pool is locked); `AsyncACMEClient` runs the same verbs in
+`asyncio.to_thread` for the kopf operator. Each HTTP request reports a `RequestEvent` to the optional
+`on_request` hook (for `certmanager_http_acme_client_request_*`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -34,7 +34,6 @@ from typing import Any, cast
 
 import urllib3
 from acme import jws as acme_jws
-from acme import messages as acme_messages
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -341,12 +340,13 @@ def _ssl_context(ca_bundle: bytes, skip_tls_verify: bool) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    ctx = ssl.create_default_context()
-    if ca_bundle:
-        try:
-            ctx.load_verify_locations(cadata=ca_bundle.decode("ascii"))
-        except (ssl.SSLError, UnicodeDecodeError, ValueError) as err:
-            raise errors.InvalidConfig(f"the ACME caBundle holds no usable PEM certificate: {err}") from None
+    if not ca_bundle:
+        return ssl.create_default_context()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # a caBundle is the whole trust, as in cert-manager
+    try:
+        ctx.load_verify_locations(cadata=ca_bundle.decode("ascii"))
+    except (ssl.SSLError, UnicodeDecodeError, ValueError) as err:
+        raise errors.InvalidConfig(f"the ACME caBundle holds no usable PEM certificate: {err}") from None
     return ctx
 
 
@@ -511,6 +511,8 @@ class ACMEClient:
         if email:
             payload["contact"] = [f"mailto:{email.lower()}"]
         if eab is not None:
+            from acme import messages as acme_messages  # only for EAB; it pulls in requests
+
             kid, hmac_key = eab
             try:
                 payload["externalAccountBinding"] = acme_messages.ExternalAccountBinding.from_data(
@@ -664,7 +666,10 @@ class AsyncACMEClient:
     """The same verbs, each run in a worker thread (`asyncio.to_thread`) so the event loop never blocks."""
 
     def __init__(self, client: ACMEClient) -> None:
+        import asyncio
+
         self.sync = client
+        self._to_thread = asyncio.to_thread
 
     @property
     def account_uri(self) -> str:
@@ -681,16 +686,16 @@ class AsyncACMEClient:
         return self.sync.dns01_value(token)
 
     async def directory(self) -> Directory:
-        return await asyncio.to_thread(self.sync.directory)
+        return await self._to_thread(self.sync.directory)
 
     async def register(self, email: str = "", eab: tuple[str, str] | None = None, *, tos: bool = True) -> Account:
-        return await asyncio.to_thread(self.sync.register, email, eab, tos=tos)
+        return await self._to_thread(self.sync.register, email, eab, tos=tos)
 
     async def lookup(self) -> Account | None:
-        return await asyncio.to_thread(self.sync.lookup)
+        return await self._to_thread(self.sync.lookup)
 
     async def update_email(self, email: str) -> Account:
-        return await asyncio.to_thread(self.sync.update_email, email)
+        return await self._to_thread(self.sync.update_email, email)
 
     async def new_order(
         self,
@@ -702,7 +707,7 @@ class AsyncACMEClient:
         profile: str = "",
         replaces: str = "",
     ) -> Order:
-        return await asyncio.to_thread(
+        return await self._to_thread(
             self.sync.new_order,
             csr_pem,
             identifiers,
@@ -713,19 +718,19 @@ class AsyncACMEClient:
         )
 
     async def get_order(self, url: str) -> Order:
-        return await asyncio.to_thread(self.sync.get_order, url)
+        return await self._to_thread(self.sync.get_order, url)
 
     async def get_authorization(self, url: str) -> Authorization:
-        return await asyncio.to_thread(self.sync.get_authorization, url)
+        return await self._to_thread(self.sync.get_authorization, url)
 
     async def get_challenge(self, url: str) -> Challenge:
-        return await asyncio.to_thread(self.sync.get_challenge, url)
+        return await self._to_thread(self.sync.get_challenge, url)
 
     async def answer_challenge(self, challenge_url: str) -> Challenge:
-        return await asyncio.to_thread(self.sync.answer_challenge, challenge_url)
+        return await self._to_thread(self.sync.answer_challenge, challenge_url)
 
     async def finalize(self, finalize_url: str, csr: bytes) -> Order:
-        return await asyncio.to_thread(self.sync.finalize, finalize_url, csr)
+        return await self._to_thread(self.sync.finalize, finalize_url, csr)
 
     async def fetch_certificate(self, url: str, preferred_chain: str = "") -> bytes:
-        return await asyncio.to_thread(self.sync.fetch_certificate, url, preferred_chain)
+        return await self._to_thread(self.sync.fetch_certificate, url, preferred_chain)

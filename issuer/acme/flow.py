@@ -18,10 +18,13 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from issuer.acme import client as acme_client
-from issuer.acme import dns01, errors, rfc2136
+from issuer.acme import errors
+
+if TYPE_CHECKING:  # pragma: no cover - dnspython is loaded only when DNS-01 is used
+    from issuer.acme import dns01, rfc2136
 
 _T = TypeVar("_T")
 
@@ -112,6 +115,8 @@ class RFC2136DNS01:
         self._fqdns: dict[tuple[str, str], str] = {}
 
     def _fqdn(self, authz: acme_client.Authorization, challenge: acme_client.Challenge) -> str:
+        from issuer.acme import dns01
+
         key = (authz.identifier.value, challenge.token)
         if key not in self._fqdns:
             self._fqdns[key] = dns01.resolve_fqdn(authz.identifier.value, self.cname_strategy, self.check_nameservers)
@@ -121,6 +126,8 @@ class RFC2136DNS01:
         self.provider.present(self._fqdn(authz, challenge), dns01_value(key_auth))
 
     def ready(self, authz: acme_client.Authorization, challenge: acme_client.Challenge, key_auth: str) -> bool:
+        from issuer.acme import dns01
+
         ok, _why = dns01.check_propagation(
             self._fqdn(authz, challenge), dns01_value(key_auth), self.check_nameservers, nameservers_only=True
         )

@@ -99,7 +99,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @dataclasses.dataclass
 class Server:
-    """A running solver listener; `stop()` shuts it down within ~50 ms."""
+    """A running solver listener; `stop()` shuts it down within ~10 ms."""
 
     httpd: http.server.ThreadingHTTPServer
     thread: threading.Thread | None = None
@@ -127,10 +127,10 @@ def make_server(lookup: Lookup, port: int, host: str = "", *, quiet: bool = True
 
 
 def serve_in_thread(lookup: Lookup, port: int, host: str = "") -> Server:
-    """Start listening now and serve from a daemon thread (shutdown polls every 50 ms)."""
+    """Start listening now and serve from a daemon thread (shutdown polls every 10 ms)."""
     server = make_server(lookup, port, host)
     server.thread = threading.Thread(
-        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="acmesolver", daemon=True
+        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="acmesolver", daemon=True
     )
     server.thread.start()
     return server

@@ -40,7 +40,9 @@ WATCHED = (
 )
 
 
-def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
+def build_registry(runtime: Runtime, stop_flag: asyncio.Event | None = None) -> kopf.OperatorRegistry:
+    """kopf's handlers; `stop_flag` (kopf's own) is set at cleanup, since kopf waits 5 s at exit for its
+    task that waits on the flag when a signal, not the flag, stopped it."""
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
@@ -66,6 +68,8 @@ def build_registry(runtime: Runtime) -> kopf.OperatorRegistry:
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await runtime.stop()
+        if stop_flag is not None:
+            stop_flag.set()
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -109,16 +113,27 @@ class RunSettings:
 async def _operate(runtime: Runtime, options: Options, stop: asyncio.Event | None) -> None:
     """kopf plus our workers until stopped (or cancelled: losing the lease cancels this at once)."""
     namespaces = [options.namespace] if options.namespace else []
+    flag = asyncio.Event()  # kopf's stop flag: set by `stop`, and at cleanup (SIGTERM then exits at once)
+    relay = asyncio.create_task(_relay(stop, flag)) if stop is not None else None
     try:
         await kopf.operator(
-            registry=build_registry(runtime),
+            registry=build_registry(runtime, flag),
             standalone=True,
             clusterwide=options.namespace is None,
             namespaces=namespaces,
-            stop_flag=stop,
+            stop_flag=flag,
         )
     finally:
+        if relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
         await runtime.stop()
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 async def run(

@@ -763,7 +763,7 @@ class Engine:
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
         spec.setdefault("internalTrafficPolicy", "Cluster")
-        for port in spec.get("ports") or []:
+        for port in _as_list(spec.get("ports")):
             if isinstance(port, dict):
                 port.setdefault("protocol", "TCP")
                 if "port" in port:
@@ -905,6 +905,52 @@ class Engine:
         if causes:
             raise errors.invalid(res, name, causes)
 
+    def _crd_types(self, res: Resource, spec: dict[str, Any]) -> None:
+        """Decoding-level type checks of a CRD spec (400, as a Go decoder would fail)."""
+        def bad(field: str, value: Any, go_type: str) -> APIError:
+            return errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                                             f"{field} of type {go_type}")
+
+        def check(value: Any, field: str, kind: type, go_type: str) -> None:
+            if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+                raise bad(field, value, go_type)
+
+        for field in ("group", "scope"):
+            check(spec.get(field), f"CustomResourceDefinitionSpec.spec.{field}", str, "string")
+        names = spec.get("names")
+        check(names, "CustomResourceDefinitionSpec.spec.names", dict, "v1.CustomResourceDefinitionNames")
+        for field in ("plural", "singular", "kind", "listKind"):
+            check((names or {}).get(field), f"CustomResourceDefinitionNames.spec.names.{field}", str, "string")
+        for field in ("shortNames", "categories"):
+            value = (names or {}).get(field)
+            check(value, f"CustomResourceDefinitionNames.spec.names.{field}", list, "[]string")
+            if value and not all(isinstance(v, str) for v in value):
+                raise bad(f"CustomResourceDefinitionNames.spec.names.{field}", value, "[]string")
+        versions = spec.get("versions")
+        check(versions, "CustomResourceDefinitionSpec.spec.versions", list, "[]v1.CustomResourceDefinitionVersion")
+        for ver in versions or []:
+            if not isinstance(ver, dict):
+                raise bad("CustomResourceDefinitionSpec.spec.versions", ver, "v1.CustomResourceDefinitionVersion")
+            check(ver.get("name"), "CustomResourceDefinitionVersion.spec.versions.name", str, "string")
+            for field in ("served", "storage"):
+                check(ver.get(field), f"CustomResourceDefinitionVersion.spec.versions.{field}", bool, "bool")
+            check(ver.get("schema"), "CustomResourceDefinitionVersion.spec.versions.schema", dict,
+                  "v1.CustomResourceValidation")
+            check((ver.get("schema") or {}).get("openAPIV3Schema"),
+                  "CustomResourceValidation.spec.versions.schema.openAPIV3Schema", dict, "v1.JSONSchemaProps")
+            check(ver.get("subresources"), "CustomResourceDefinitionVersion.spec.versions.subresources", dict,
+                  "v1.CustomResourceSubresources")
+            for field, go_type in (("additionalPrinterColumns", "v1.CustomResourceColumnDefinition"),
+                                   ("selectableFields", "v1.SelectableField")):
+                items = ver.get(field)
+                check(items, f"CustomResourceDefinitionVersion.spec.versions.{field}", list, f"[]{go_type}")
+                for item in items or []:
+                    if not isinstance(item, dict):
+                        raise bad(f"CustomResourceDefinitionVersion.spec.versions.{field}", item, go_type)
+                    for key in ("name", "type", "format", "description", "jsonPath"):
+                        check(item.get(key), f"{go_type[3:]}.spec.versions.{field}.{key}", str, "string")
+                    check(item.get("priority"), f"{go_type[3:]}.spec.versions.{field}.priority", int, "int32")
+
     def _prepare_crd(self, res: Resource, obj: Obj, old: Obj | None) -> None:
         md = _md(obj)
         name = str(md.get("name", ""))
@@ -912,6 +958,7 @@ class Engine:
         causes: list[FieldCause] = []
         if not isinstance(spec, dict):
             raise errors.invalid(res, name, [errors.required("spec")])
+        self._crd_types(res, spec)
         group = spec.get("group")
         names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
         assert isinstance(names, dict)
@@ -959,7 +1006,11 @@ class Engine:
                 causes.append(errors.required(f"spec.versions[{i}].name"))
             sch = (ver.get("schema") or {}).get("openAPIV3Schema")
             if isinstance(sch, dict):
-                for problem in schema.check_structural(sch):
+                try:
+                    problems = schema.check_structural(sch)
+                except (TypeError, AttributeError, ValueError, KeyError) as exc:  # adapter: malformed schema nodes
+                    problems = [f"openAPIV3Schema: Invalid value: \"object\": not a structural schema ({exc})"]
+                for problem in problems:
                     path, _, message = problem.partition(": ")
                     if not message:
                         path, message = "openAPIV3Schema", problem
@@ -1244,17 +1295,21 @@ _BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("rbac.authorization.k8s.io", "clusterrolebindings"): frozenset({"subjects", "roleRef"}),
 }
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _ingress_causes(obj: Obj) -> list[FieldCause]:
     """networking.k8s.io/v1 Ingress path rules: pathType required and known, a backend per path."""
     causes: list[FieldCause] = []
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return causes
-    for i, rule in enumerate(spec.get("rules") or []):
+    for i, rule in enumerate(_as_list(spec.get("rules"))):
         http = rule.get("http") if isinstance(rule, dict) else None
         if not isinstance(http, dict):
             continue
-        for j, path in enumerate(http.get("paths") or []):
+        for j, path in enumerate(_as_list(http.get("paths"))):
             if not isinstance(path, dict):
                 continue
             field = f"spec.rules[{i}].http.paths[{j}]"
@@ -1277,7 +1332,7 @@ def _pod_causes(obj: Obj) -> list[FieldCause]:
     if not isinstance(spec, dict) or not spec.get("containers"):
         return [errors.required("spec.containers")]
     causes: list[FieldCause] = []
-    for i, container in enumerate(spec["containers"] if isinstance(spec["containers"], list) else []):
+    for i, container in enumerate(_as_list(spec["containers"])):
         if not isinstance(container, dict):
             continue
         for field in ("name", "image"):
@@ -1300,7 +1355,7 @@ def _default_pod(obj: Obj, old: Obj | None) -> None:
     spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
     spec.setdefault("serviceAccount", spec["serviceAccountName"])
     for group in ("initContainers", "containers"):
-        for container in spec.get(group) or []:
+        for container in _as_list(spec.get(group)):
             if not isinstance(container, dict):
                 continue
             image = str(container.get("image") or "")
@@ -1310,7 +1365,7 @@ def _default_pod(obj: Obj, old: Obj | None) -> None:
             container.setdefault("terminationMessagePath", "/dev/termination-log")
             container.setdefault("terminationMessagePolicy", "File")
             container.setdefault("resources", {})
-            for port in container.get("ports") or []:
+            for port in _as_list(container.get("ports")):
                 if isinstance(port, dict):
                     port.setdefault("protocol", "TCP")
     if old is None:

@@ -21,7 +21,10 @@ _json = st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(
         ["name", "namespace", "labels", "finalizers", "ownerReferences", "data", "stringData", "type", "spec",
          "status", "size", "color", "eventTime", "involvedObject", "reason", "a", "uid", "generateName",
-         "annotations", "immutable", "regarding", "metadata", "apiVersion", "kind", "tls.crt"]), inner, max_size=4)),
+         "annotations", "immutable", "regarding", "metadata", "apiVersion", "kind", "tls.crt", "containers", "image",
+         "ports", "port", "rules", "http", "paths", "pathType", "backend", "clusterIP", "group", "names", "plural",
+         "versions", "schema", "openAPIV3Schema", "served", "storage", "scope", "additionalPrinterColumns",
+         "shortNames", "subresources", "jsonPath", "type"]), inner, max_size=4)),
     max_leaves=12)
 _meta = st.fixed_dictionaries({"name": st.sampled_from(["x", "y"])}, optional={
     "labels": _json, "finalizers": _json, "ownerReferences": _json, "annotations": _json, "generateName": _json,
@@ -34,7 +37,8 @@ _ENGINE = Engine()
 _ENGINE.create(_ENGINE.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None, widget_crd())
 _TARGETS = [("", "v1", "secrets"), ("", "v1", "events"), ("", "v1", "namespaces"), ("", "v1", "configmaps"),
             ("example.com", "v1", "widgets"), ("events.k8s.io", "v1", "events"),
-            ("coordination.k8s.io", "v1", "leases")]
+            ("coordination.k8s.io", "v1", "leases"), ("", "v1", "pods"), ("", "v1", "services"),
+            ("networking.k8s.io", "v1", "ingresses"), ("apiextensions.k8s.io", "v1", "customresourcedefinitions")]
 _PATCH_TYPES = ["application/merge-patch+json", "application/json-patch+json",
                 "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
 
@@ -68,3 +72,33 @@ def test_arbitrary_bodies_get_status_errors_never_crashes(target: tuple[str, str
     raw = json.dumps(patch).encode()
     _expect_clean(lambda: engine.patch(res, namespace, "x", patch_type, raw, subresource=sub, manager="m"), patch)
     _expect_clean(lambda: engine.delete(res, namespace, "x", {"propagationPolicy": "Orphan"}), None)
+
+
+_CRD_PATHS = [("spec", "names"), ("spec", "names", "shortNames"), ("spec", "versions"), ("spec", "versions", 0),
+              ("spec", "versions", 0, "schema"), ("spec", "versions", 0, "schema", "openAPIV3Schema"),
+              ("spec", "versions", 0, "schema", "openAPIV3Schema", "properties"),
+              ("spec", "versions", 0, "schema", "openAPIV3Schema", "properties", "spec", "properties", "size"),
+              ("spec", "versions", 0, "additionalPrinterColumns"),
+              ("spec", "versions", 0, "additionalPrinterColumns", 0),
+              ("spec", "versions", 0, "subresources"), ("spec", "versions", 0, "served"), ("spec", "scope")]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_CRD_PATHS), value=_json, create_cr=st.booleans())
+def test_mutated_crds_get_status_errors_never_crash(path: tuple[Any, ...], value: Any, create_cr: bool) -> None:
+    engine = Engine()
+    crd = widget_crd()
+    node: Any = crd
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    crds = engine.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    _expect_clean(lambda: engine.create(crds, None, json.loads(json.dumps(crd))), crd)
+    res = engine.registry.lookup("example.com", "v1", "widgets")
+    if res is not None and create_cr:
+        body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}}
+        _expect_clean(lambda: engine.create(res, "default", body), body)
+        from issuer.testing import tables
+
+        entries = [e.obj for _, e in engine.store.items(res.store_key, None)]
+        tables.table(res, entries, "1", None)

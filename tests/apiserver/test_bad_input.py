@@ -102,3 +102,37 @@ def test_mutated_crds_get_status_errors_never_crash(path: tuple[Any, ...], value
 
         entries = [e.obj for _, e in engine.store.items(res.store_key, None)]
         tables.table(res, entries, "1", None)
+
+
+_PARAM_VALUES = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["0", "-1", "1", "abc", "a=b", "a in (", "metadata.name=x", "spec.x=1", "true", "All", "Strict", "x,y",
+     "!!!", "eyJydiI6MX0", "eyJydiI6IjEiLCJzdGFydCI6WzFdfQ"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["limit", "continue", "labelSelector", "fieldSelector",
+                                               "resourceVersion", "timeoutSeconds", "dryRun", "fieldValidation",
+                                               "propagationPolicy", "gracePeriodSeconds", "includeObject"]),
+                              _PARAM_VALUES, max_size=4),
+       method=st.sampled_from(["GET", "DELETE", "POST", "PATCH"]),
+       path=st.sampled_from(["/api/v1/namespaces/default/secrets", "/api/v1/secrets", "/api/v1/namespaces",
+                             "/api/v1/namespaces/default/secrets/x", "/apis/coordination.k8s.io/v1/leases"]),
+       body=st.sampled_from([b"", b"{}", b"[]", b"null", b'{"metadata":{"name":"x"}}', b"\xff", b"{"]))
+def test_arbitrary_requests_never_500(apiserver_thread: Any, params: dict[str, str], method: str, path: str,
+                                      body: bytes) -> None:
+    from urllib.parse import urlencode
+
+    import urllib3
+
+    http = urllib3.PoolManager()
+    try:
+        headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
+        resp = http.request(method, f"{apiserver_thread.url}{path}?{urlencode(params)}", body=body or None,
+                            headers=headers, timeout=5.0)
+        assert resp.status < 500 or (resp.status == 500 and b"resourceVersion should not be set" in resp.data), \
+            resp.data
+        if resp.status >= 400:
+            assert json.loads(resp.data)["kind"] == "Status"
+    finally:
+        http.clear()

@@ -138,7 +138,7 @@ class EmbeddedAPIServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, history_window: int = 20000,
                  bookmark_period: float = 60.0, state_file: str | os.PathLike[str] | None = None,
                  kubeconfig: str | os.PathLike[str] | None = None, watch_timeout: float = DEFAULT_WATCH_TIMEOUT,
-                 save_interval: float = 1.0) -> None:
+                 save_interval: float = 1.0, request_log_size: int = 100_000) -> None:
         self.host = host
         self.port = port
         self.bookmark_period = bookmark_period
@@ -155,7 +155,7 @@ class EmbeddedAPIServer:
         self.registry = self.engine.registry
         self.openapi = discovery.OpenAPICache(self.registry)
         self.faults = Faults()
-        self.request_log = RequestLog()
+        self.request_log = RequestLog(request_log_size)
         self._kubeconfig = pathlib.Path(kubeconfig) if kubeconfig else None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._runner: web.AppRunner | None = None

@@ -160,6 +160,11 @@ def sign(cr: t.CertificateRequest, issuer: t.Issuer, order: t.Order | None, orde
     if order is None:
         return SignStep(base.Pending(REASON_ORDER_CREATED, f"Created Order resource {ns}/{order_name}"),
                         create=order_body(cr, spec, order_name))
+    owners = [r.uid for r in order.metadata.owner_references if r.controller]
+    if owners and owners != [cr.metadata.uid]:  # left by an earlier request of the same name, on its way out
+        return SignStep(base.Pending(REASON_ORDER_PENDING,
+                                     f"Deleting Order {ns}/{order_name}, which belongs to an earlier request"),
+                        delete=order)
     state = order.status.state
     if state in c.FAILURE_STATES:
         return SignStep(base.Failed(
@@ -229,6 +234,15 @@ def with_state(status: t.OrderStatus, state: str, reason: str, now: _dt.datetime
         return dataclasses.replace(status, state=state, reason=reason,
                                    failure_time=status.failure_time or conditions.rfc3339(now))
     return dataclasses.replace(status, state=state, reason=reason if reason else status.reason)
+
+
+def failure_detail(status: t.OrderStatus, challenges: Sequence[t.Challenge]) -> str:
+    """The reason to record for a failed Order: the server's order problem, else the failed Challenges'."""
+    if status.reason or status.state not in c.FAILURE_STATES:
+        return status.reason
+    failed = [f"{ch.spec.dns_name}: {ch.status.reason}" for ch in challenges
+              if ch.status.state in c.FAILURE_STATES and ch.status.reason]
+    return "; ".join(failed)
 
 
 def errored(status: t.OrderStatus, reason: str, now: _dt.datetime) -> t.OrderStatus:

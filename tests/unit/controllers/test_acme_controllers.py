@@ -4,6 +4,7 @@ ACME issuer's skip-verification and solver-Secret rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import ipaddress
 from typing import Any
@@ -95,8 +96,10 @@ def test_duration_only_with_the_duration_feature(enabled: bool, expected: str) -
     assert spec.duration == expected and spec.profile == "short"
 
 
-def _order(state: str = "", certificate: bytes = b"", reason: str = "", **status: Any) -> t.Order:
-    return t.Order(metadata=t.ObjectMeta(name="web-1-123", namespace="ns", uid="order-uid"),
+def _order(state: str = "", certificate: bytes = b"", reason: str = "", owner: str = "cr-uid",
+           **status: Any) -> t.Order:
+    refs = (t.OwnerReference(kind="CertificateRequest", name="web-1", uid=owner, controller=True),)
+    return t.Order(metadata=t.ObjectMeta(name="web-1-123", namespace="ns", uid="order-uid", owner_references=refs),
                    status=t.OrderStatus(state=state, certificate=certificate, reason=reason, **status))
 
 
@@ -122,10 +125,12 @@ def test_no_order_yet_creates_one_owned_by_the_request_with_its_labels() -> None
         (_order(c.STATE_VALID, self_signed(KEY)), base.Issued, None),
         (_order(c.STATE_VALID, self_signed(OTHER_KEY)), base.Pending, orders.REASON_ORDER_PENDING),
         (_order(c.STATE_VALID, b"garbage"), base.Pending, orders.REASON_ORDER_PENDING),
+        (_order(c.STATE_INVALID, owner="earlier-uid"), base.Pending, orders.REASON_ORDER_PENDING),
     ],
     ids=["pending order waits", "invalid order fails the request", "errored order fails the request",
          "valid order with a matching certificate issues", "valid order with another key is deleted",
-         "valid order with an undecodable certificate is deleted"],
+         "valid order with an undecodable certificate is deleted",
+         "an order of an earlier request of the same name is deleted"],
 )
 def test_request_follows_its_order(order: t.Order, kind: type, reason: str | None) -> None:
     cr = request(make_csr("", ("a.example.test",)))
@@ -153,8 +158,9 @@ def test_failed_order_message_names_the_state_and_the_acme_detail() -> None:
 # The Order controller
 
 
-AUTHZ_A = t.ACMEAuthorization(url="https://acme.test/authz/a", identifier="a.example.test", initial_state="pending",
-                              challenges=(t.ACMEChallenge(url="https://acme.test/chal/a", token="tok", type="http-01"),))
+AUTHZ_A = t.ACMEAuthorization(
+    url="https://acme.test/authz/a", identifier="a.example.test", initial_state="pending",
+    challenges=(t.ACMEChallenge(url="https://acme.test/chal/a", token="tok", type="http-01"),))
 AUTHZ_B = t.ACMEAuthorization(url="https://acme.test/authz/b", identifier="b.example.test", initial_state="valid")
 
 
@@ -191,6 +197,14 @@ def test_order_controller_takes_one_step(order: t.Order, owned: list[t.Challenge
     assert step.action == action
     if action == orders.CREATE_CHALLENGES:
         assert step.missing == (AUTHZ_A,)
+
+
+def test_a_failed_order_without_a_problem_takes_the_challenges_reasons() -> None:
+    failed = t.OrderStatus(state=c.STATE_INVALID)
+    owned = [_challenge(state="invalid", reason="unauthorized: wrong key"), _challenge(state="valid", reason="ok")]
+    assert orders.failure_detail(failed, owned) == "a.example.test: unauthorized: wrong key"
+    assert orders.failure_detail(dataclasses.replace(failed, reason="server says"), owned) == "server says"
+    assert orders.failure_detail(t.OrderStatus(state=c.STATE_PENDING), owned) == ""
 
 
 def test_failure_states_get_a_failure_time_once() -> None:
@@ -291,7 +305,8 @@ def _registered(email: str = "a@example.test", key_hash: str = "h", ready: str =
     return t.Issuer(
         metadata=t.ObjectMeta(name="le", namespace="ns", generation=generation), spec=iss.spec,
         status=t.IssuerStatus(
-            conditions=(t.Condition(type="Ready", status=ready, reason="ACMEAccountRegistered", observed_generation=1),),
+            conditions=(t.Condition(type="Ready", status=ready, reason="ACMEAccountRegistered",
+                                    observed_generation=1),),
             acme=t.ACMEIssuerStatus(uri=f"https://{uri_host}/acct/1", last_registered_email="a@example.test",
                                     last_private_key_hash="h")),
     )

@@ -16,6 +16,7 @@ import yaml
 from issuer.kube import config as kube_config
 from issuer.kube import resources as res
 from issuer.kube.client import Client
+from issuer.operator import acme as acme_ext
 from issuer.operator import app
 from issuer.operator.runtime import Options
 from issuer.testing.server import EmbeddedAPIServer
@@ -43,7 +44,7 @@ async def install_crds(client: Client) -> int:
 
 async def run(
     options: Options, settings: app.RunSettings, *, host: str = "127.0.0.1", port: int = 6443,
-    kubeconfig: str | None = None, state: str | None = None,
+    kubeconfig: str | None = None, state: str | None = None, acme: acme_ext.Settings | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -58,4 +59,4 @@ async def run(
         print(f"kubeconfig:          {path}", flush=True)
         print(f"try:                 kubectl --kubeconfig {path} apply -f examples/", flush=True)
         print(f"                     kubectl --kubeconfig {path} get certificates -A -o wide", flush=True)
-        await app.run(options, settings, kubeconfig=path, stop=stop)
+        await app.run(options, settings, kubeconfig=path, stop=stop, acme=acme)

@@ -24,6 +24,7 @@ from issuer.api import constants as c
 from issuer.kube import config as kube_config
 from issuer.kube import leader
 from issuer.kube.client import USER_AGENT, Client
+from issuer.operator import acme as acme_ext
 from issuer.operator import cache as cache_mod
 from issuer.operator import metrics
 from issuer.operator.runtime import FAO_SELECTOR, Options, Runtime
@@ -138,9 +139,10 @@ async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
 
 async def run(
     options: Options, settings: RunSettings | None = None, *, kubeconfig: str | None = None,
-    stop: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None, acme: acme_ext.Settings | None = None,
 ) -> int:
-    """Run the operator; returns the exit code (1 when the leader lost its lease: restart and stand by)."""
+    """Run the operator; returns the exit code (1 when the leader lost its lease: restart and stand by).
+    `acme` configures the ACME controllers (Orders, Challenges, solvers), which always run."""
     settings = settings or RunSettings()
     stop = stop or asyncio.Event()
     cluster = kube_config.load(kubeconfig)
@@ -149,6 +151,7 @@ async def run(
     agent = f"{USER_AGENT} ({identity})" if settings.leader_elect else USER_AGENT  # who wrote what, in audit logs
     async with Client(cluster, pool_limit=max(16, options.workers * 4), user_agent=agent) as client:
         runtime = Runtime(client, options)
+        runtime.add_extension(acme_ext.ACMEExtension(runtime, acme or acme_ext.Settings(), workers=options.workers))
         servers = metrics.Servers()
         registry, runtime.acme_metrics = metrics.build_registry(runtime)
         standby = asyncio.Event()

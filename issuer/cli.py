@@ -69,8 +69,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         backoff_min=max(backoff_min, dt.timedelta(seconds=1)),
         backoff_max=max(backoff_max, backoff_min),
     )
+    from issuer.operator import acme as acme_ext
     from issuer.operator import app
 
+    try:
+        check_period = duration.parse(args.dns01_check_retry_period).total_seconds()
+        propagation_wait = duration.parse(args.dns01_propagation_wait).total_seconds()
+    except duration.DurationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    self_check_address: tuple[str, int] | None = None
+    if args.acme_http01_self_check_address:
+        host, _, port = args.acme_http01_self_check_address.rpartition(":")
+        if not host or not port.isdigit():
+            print("error: --acme-http01-self-check-address must be HOST:PORT", file=sys.stderr)
+            return EXIT_USAGE
+        self_check_address = (host.strip("[]"), int(port))
+    acme = acme_ext.Settings(
+        solver_image=args.acme_http01_solver_image,
+        max_concurrent_challenges=max(1, args.max_concurrent_challenges),
+        dns01_check_period=max(0.1, check_period),
+        dns01_recursive_nameservers=tuple(x.strip() for x in args.dns01_recursive_nameservers.split(",") if x.strip()),
+        dns01_recursive_nameservers_only=args.dns01_recursive_nameservers_only,
+        dns01_propagation_wait=max(0.0, propagation_wait),
+        http01_self_check=args.acme_http01_self_check_passes > 0,
+        http01_self_check_passes=max(1, args.acme_http01_self_check_passes),
+        http01_self_check_address=self_check_address,
+    )
     settings = app.RunSettings(
         metrics_address=args.metrics_listen_address,
         health_address=args.health_listen_address,
@@ -87,9 +112,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             from issuer import playground
 
             asyncio.run(playground.run(options, settings, port=args.port, kubeconfig=args.kubeconfig,
-                                       state=args.state))
+                                       state=args.state, acme=acme))
         else:
-            return asyncio.run(app.run(options, settings, kubeconfig=args.kubeconfig))
+            return asyncio.run(app.run(options, settings, kubeconfig=args.kubeconfig, acme=acme))
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as err:  # the one place a fatal start-up error becomes one readable line
@@ -175,6 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--leader-election-retry-period", default="15s")
     run.add_argument("--acme-http01-solver-image", default=os.environ.get("ISSUER_IMAGE", ""),
                      help="image of ACME HTTP-01 solver Pods (default: $ISSUER_IMAGE, this controller's image)")
+    run.add_argument("--max-concurrent-challenges", type=int, default=60,
+                     help="most ACME Challenges processed at once (default: 60)")
+    run.add_argument("--dns01-recursive-nameservers", default="", metavar="HOST:PORT,...",
+                     help="nameservers for DNS-01 propagation checks (default: /etc/resolv.conf)")
+    run.add_argument("--dns01-recursive-nameservers-only", action="store_true",
+                     help="ask only the recursive nameservers, not the zone's authoritative ones")
+    run.add_argument("--dns01-check-retry-period", default="10s",
+                     help="how often an unready challenge self-check runs again (default: 10s; HTTP-01 too)")
+    run.add_argument("--dns01-propagation-wait", default="60s",
+                     help="wait after the DNS-01 propagation check passed, before accepting (default: 60s)")
+    run.add_argument("--acme-http01-self-check-passes", type=int, default=5,
+                     help="consecutive HTTP-01 self-check passes, 2s apart, before accepting (default: 5; 0: none)")
+    run.add_argument("--acme-http01-self-check-address", default="", metavar="HOST:PORT",
+                     help="send HTTP-01 self-check requests there, with the domain as Host (default: the domain)")
     run.add_argument("--default-issuer-name", default="", help="issuer for Ingresses with kubernetes.io/tls-acme")
     run.add_argument("--default-issuer-kind", default="Issuer")
     run.add_argument("--default-issuer-group", default="cert-manager.io")

@@ -322,8 +322,8 @@ def hostile_pebble(pebble_factory: Callable[..., infra.Pebble]) -> infra.Pebble:
 
 
 def test_eab_required_without_eab_is_terminal(hostile_pebble: infra.Pebble, make_client: MakeClient) -> None:
-    with pytest.raises(errors.Terminal) as caught:
-        make_client(hostile_pebble).register("x@example.test")
+    with pytest.raises(errors.Terminal) as caught:  # many nonce retries: only the EAB refusal may surface
+        make_client(hostile_pebble, bad_nonce_retries=40).register("x@example.test")
     assert caught.value.code == "externalAccountRequired"
 
 

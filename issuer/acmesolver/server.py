@@ -11,9 +11,11 @@ offline engine's standalone listener (many tokens at once) and by tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import http.server
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -120,10 +122,27 @@ class _Threading(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class _DualStack(_Threading):
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
 def make_server(lookup: Lookup, port: int, host: str = "", *, quiet: bool = True) -> Server:
+    """Listen on `host:port`; with no host, on every IPv6 and IPv4 address (IPv4 only if IPv6 is off),
+    since solver Pods may run in IPv6-only or dual-stack clusters."""
     handler = type("Handler", (_Handler,), {"lookup": staticmethod(lookup), "quiet": quiet})
-    httpd = _Threading((host, port), handler)
-    return Server(httpd)
+    if not host and socket.has_ipv6:
+        try:
+            return Server(_DualStack(("::", port), handler))
+        except OSError:
+            pass
+    if ":" in host:
+        return Server(type("V6", (_Threading,), {"address_family": socket.AF_INET6})((host, port), handler))
+    return Server(_Threading((host, port), handler))
 
 
 def serve_in_thread(lookup: Lookup, port: int, host: str = "") -> Server:

@@ -313,12 +313,12 @@ def test_request_hook_sees_every_request(make_client: MakeClient, fresh: Callabl
 
 
 # ---------------------------------------------------------------------------------------------------------
-# A Pebble that rejects half the nonces and requires EAB
+# A Pebble that rejects half the nonces, requires EAB and issues one-hour certificates
 
 
 @pytest.fixture(scope="module")
 def hostile_pebble(pebble_factory: Callable[..., infra.Pebble]) -> infra.Pebble:
-    return pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"}, eab_required=True)
+    return pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"}, eab_required=True, validity_seconds=3600)
 
 
 def test_eab_required_without_eab_is_terminal(hostile_pebble: infra.Pebble, make_client: MakeClient) -> None:
@@ -340,6 +340,8 @@ def test_half_the_nonces_rejected_still_issues(
             csr_pem, _ = helpers.csr([fresh()])
             chain = flow.obtain(acme, csr_pem, helpers.http01_chooser(standalone))
             _verify(chain, hostile_pebble)
+            leaf = x509.load_pem_x509_certificates(chain)[0]
+            assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= _dt.timedelta(hours=1, seconds=1)
     finally:
         standalone.close()
     assert any(e.status == 400 for e in events), "expected some badNonce rejections"

@@ -213,3 +213,19 @@ def test_self_check_connection_refused() -> None:
         port = s.getsockname()[1]
     ok, why = asyncio.run(http01.self_check("www.example.com", "t", "k", 2, connect_to=("127.0.0.1", port)))
     assert not ok and "failed to perform self check GET request" in why
+
+
+def test_solver_listens_on_ipv4_and_ipv6_by_default() -> None:
+    import socket
+
+    running = server.serve_in_thread(server.single("d.example", "t", "k"), 0)
+    try:
+        hosts = ["127.0.0.1", "::1"] if socket.has_ipv6 else ["127.0.0.1"]
+        for host in hosts:
+            conn = http.client.HTTPConnection(host, running.port, timeout=5)
+            conn.request("GET", "/.well-known/acme-challenge/t", headers={"Host": "d.example"})
+            resp = conn.getresponse()
+            assert (resp.status, resp.read()) == (200, b"k"), host
+            conn.close()
+    finally:
+        running.stop()

@@ -313,12 +313,14 @@ def test_request_hook_sees_every_request(make_client: MakeClient, fresh: Callabl
 
 
 # ---------------------------------------------------------------------------------------------------------
-# A Pebble that rejects half the nonces, requires EAB and issues one-hour certificates
+# A Pebble that rejects half the nonces, requires EAB, always reuses valid authorizations and issues
+# one-hour certificates
 
 
 @pytest.fixture(scope="module")
 def hostile_pebble(pebble_factory: Callable[..., infra.Pebble]) -> infra.Pebble:
-    return pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"}, eab_required=True, validity_seconds=3600)
+    return pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50", "PEBBLE_AUTHZREUSE": "100"}, eab_required=True,
+                          validity_seconds=3600)
 
 
 def test_eab_required_without_eab_is_terminal(hostile_pebble: infra.Pebble, make_client: MakeClient) -> None:
@@ -357,3 +359,36 @@ def test_bad_nonce_beyond_the_retries_is_retryable(hostile_pebble: infra.Pebble,
             assert err.code == "badNonce"
             failures += 1
     assert failures > 0
+
+
+def test_reused_valid_authorizations_need_no_solver(
+    hostile_pebble: infra.Pebble, make_client: MakeClient, fresh: Callable[..., str]
+) -> None:
+    acme = make_client(hostile_pebble)
+    acme.register(eab=accounts.eab_for_client(infra.EAB_KID, infra.EAB_HMAC))
+    name = fresh("again")
+    standalone = flow.StandaloneHTTP01(hostile_pebble.http_port, "127.0.0.1")
+    try:
+        flow.obtain(acme, helpers.csr([name])[0], helpers.http01_chooser(standalone))
+    finally:
+        standalone.close()
+    order = flow.call(acme.new_order, identifiers=[name])
+    assert [flow.call(acme.get_authorization, u).status for u in order.authorizations] == ["valid"]
+
+    def no_solver(authz: acme_client.Authorization) -> flow.Solver | None:
+        raise AssertionError(f"asked to solve {authz.identifier.value}")
+
+    chain = flow.obtain(acme, helpers.csr([name])[0], no_solver)
+    assert helpers.sans(chain) == [name]
+
+
+def test_one_client_issues_from_many_threads(
+    acme: acme_client.ACMEClient, pebble: infra.Pebble, fresh: Callable[..., str], standalone: flow.StandaloneHTTP01
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [fresh("thread") for _ in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        chains = list(pool.map(
+            lambda n: flow.obtain(acme, helpers.csr([n])[0], helpers.http01_chooser(standalone)), names))
+    assert [helpers.sans(chain) for chain in chains] == [[n] for n in names]

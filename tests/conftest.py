@@ -6,7 +6,8 @@ import pathlib
 
 import pytest
 
-_TIERS = {"unit": "unit", "apiserver": "apiserver", "controller": "controller", "acme": "acme"}
+_TIERS = {"unit": "unit", "apiserver": "apiserver", "controller": "controller", "acme": "acme",
+          "faults": "controller"}  # the fault suite runs with the controller tier
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -278,6 +278,13 @@ def _not_issuing(
 ) -> Outcome:
     cert = s.certificate
     violation = policies.trigger(inp) or _missing_names_violation(inp)
+    if violation is not None and old.last_failure_time and s.next_keys:
+        # Key manager: the key of a failed attempt goes (cert-manager's key manager deletes it as soon as
+        # Issuing is not True), so that the next attempt makes a new key and a new request; without a
+        # failure a key left by an interrupted issuance is kept and used again.
+        out.delete.extend(Delete("Secret", k.name, k.uid) for k in s.next_keys)
+        if status.next_private_key_secret_name:
+            status = dataclasses.replace(status, next_private_key_secret_name="")
     if violation is not None:
         allowed = policies.next_issuance_allowed_at(
             old,

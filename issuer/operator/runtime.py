@@ -401,9 +401,20 @@ class Runtime:
         return None
 
     # -- Certificates ---------------------------------------------------------------------------------
-    def _certificate_snapshot(self, cert: t.Certificate) -> certificates.Snapshot:
+    async def _unwatched_secret(self, cert: t.Certificate) -> dict[str, Any] | None:
+        """The Certificate's Secret when our label-filtered cache does not hold it: a Secret made by someone
+        else (a migration, a pre-made one) has no fao label yet, yet it exists; read it live (as
+        cert-manager does behind its filtered Secrets cache), so that it is judged, not taken for missing."""
         ns = cert.metadata.namespace
-        secret_obj = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name)
+        if self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name) is not None:
+            return None
+        found: dict[str, Any] | None = await self.client.get(res.SECRETS, cert.spec.secret_name, ns)
+        return found
+
+    def _certificate_snapshot(self, cert: t.Certificate, unwatched: dict[str, Any] | None = None
+                              ) -> certificates.Snapshot:
+        ns = cert.metadata.namespace
+        secret_obj = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name) or unwatched
         secret = policies.SecretView.from_wire(secret_obj) if secret_obj is not None else None
         requests: list[t.CertificateRequest] = []
         for obj in self.cache.owned_by(cert.metadata.uid, cache_mod.CERTIFICATE_REQUEST):
@@ -449,7 +460,9 @@ class Runtime:
                 return None
             if pending is not None:
                 cert = dataclasses.replace(cert, status=pending)
-            outcome = certificates.decide(self._certificate_snapshot(cert), self.clock(), self._cert_options)
+            unwatched = await self._unwatched_secret(cert)
+            outcome = certificates.decide(self._certificate_snapshot(cert, unwatched), self.clock(),
+                                          self._cert_options)
             if outcome.status is not None:
                 pending = outcome.status
             await self._apply_certificate(obj, cert, outcome)

@@ -232,3 +232,47 @@ def test_bad_nameserver_is_invalid_config(text: str) -> None:
                                             ("a.example.com.", "_acme-challenge.a.example.com.")])
 def test_record_name(name: str, fqdn: str) -> None:
     assert dns01.record_name(name) == fqdn
+
+
+# ---------------------------------------------------------------------------------------------------------
+# orders glue
+
+
+def test_order_identifiers_add_the_common_name_last() -> None:
+    from issuer.acme import orders
+    from issuer.api import types as t
+
+    spec = t.OrderSpec(common_name="10.0.0.9", dns_names=("a.example.com",), ip_addresses=("10.0.0.1",))
+    assert orders.identifiers(spec) == ["a.example.com", "10.0.0.1", "10.0.0.9"]
+    assert orders.identifiers(t.OrderSpec(common_name="a.example.com", dns_names=("a.example.com",))) == [
+        "a.example.com"]
+
+
+def test_authorization_status_and_challenge_spec() -> None:
+    from issuer.acme import orders
+    from issuer.api import types as t
+
+    authz = acme_client.Authorization(
+        url="https://acme/authz/1", status="pending", identifier=acme_client.Identifier("dns", "example.com"),
+        wildcard=True, challenges=(acme_client.Challenge("dns-01", "https://acme/chal/1", "tok"),))
+    status = orders.authorization_status(authz)
+    assert status.to_wire() == {"url": "https://acme/authz/1", "identifier": "example.com", "wildcard": True,
+                                "initialState": "pending",
+                                "challenges": [{"url": "https://acme/chal/1", "token": "tok", "type": "dns-01"}]}
+    order = t.Order(spec=t.OrderSpec(issuer_ref=t.IssuerRef(name="le", kind="ClusterIssuer")))
+    solver = t.ACMESolver(dns01=t.DNS01(rfc2136=t.RFC2136(nameserver="10.0.0.1")))
+    spec = orders.challenge_spec(order, status, status.challenges[0], solver, key="k")
+    assert (spec.type, spec.dns_name, spec.wildcard, spec.authorization_url, spec.token, spec.key) == (
+        "DNS-01", "example.com", True, "https://acme/authz/1", "tok", "k")
+    assert spec.issuer_ref.name == "le"
+    acme = acme_client.ACMEClient("https://acme.test/dir", accounts.generate_key())
+    assert orders.challenge_key(acme, "DNS-01", "tok") == acme.dns01_value("tok")
+    assert orders.challenge_key(acme, "http-01", "tok") == acme.key_authorization("tok")
+
+
+def test_failure_state() -> None:
+    from issuer.acme import orders
+
+    assert orders.failure_state(errors.Retryable("x")) == ""
+    assert orders.failure_state(errors.Terminal(P + "malformed", "bad")) == "expired"
+    assert orders.failure_state(errors.Terminal(P + "unauthorized", "no")) == "errored"

@@ -46,7 +46,10 @@ KIND_RESOURCES = {
     cache_mod.INGRESS: res.INGRESSES,
 }
 FAO_SELECTOR = f"{c.LABEL_FAO}=true"
-UNWATCHED_SECRET_RECHECK = 300.0  # issuers whose Secret we do not watch (no fao label) look again this often
+# Issuers whose Secret we do not watch (no fao label) read it again: soon while it is broken (someone is
+# probably fixing it right now), rarely once it works (to notice a rotation or a removal).
+UNWATCHED_SECRET_RECHECK = 300.0
+UNWATCHED_BROKEN_SECRET_RECHECK = 5.0
 MAX_STEPS = 12  # decide/apply rounds in one reconcile before yielding
 
 
@@ -324,7 +327,7 @@ class Runtime:
         if issuer.spec.ca is not None:
             secret_ns, secret_name = wanted[0]
             if self.cache.get(cache_mod.SECRET, secret_ns, secret_name) is None:
-                return UNWATCHED_SECRET_RECHECK
+                return UNWATCHED_SECRET_RECHECK if setup.ready else UNWATCHED_BROKEN_SECRET_RECHECK
         return None
 
     # -- CertificateRequests --------------------------------------------------------------------------

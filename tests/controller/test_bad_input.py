@@ -110,11 +110,6 @@ def test_a_ca_issuer_whose_secret_is_missing_becomes_ready_when_it_is_created(cl
     cluster.wait_condition("Issuer", "ca", ns, "Ready", "True", "KeyPairVerified", timeout=15)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "design decision, reported: Secrets without the controller.cert-manager.io/fao=true label are not watched "
-    "(DESIGN.md §3); an Issuer whose Secret lacks it re-reads it only every 5 minutes "
-    "(runtime.UNWATCHED_SECRET_RECHECK), so fixing such a Secret takes up to 5 minutes to be noticed, where "
-    "cert-manager re-syncs the Issuer at once"))
 def test_fixing_an_unlabelled_ca_secret_makes_the_issuer_ready_within_15_seconds(cluster: Cluster, ns: str) -> None:
     tls_crt, tls_key = _broken("garbage")
     cluster.api.create(expect.ca_secret("ca", ns, tls_crt, tls_key))

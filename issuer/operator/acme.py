@@ -116,6 +116,7 @@ class ACMEExtension:
         self._passes: dict[str, int] = {}  # Challenge uid -> consecutive HTTP-01 self-check passes
         self._propagated: dict[str, float] = {}  # Challenge uid -> monotonic time the DNS check first passed
         self._last_present_error: dict[str, str] = {}
+        self._order_seen: dict[tuple[str, str], tuple[str, bool, bool]] = {}  # what the owning request last saw
 
     @property
     def image(self) -> str:
@@ -126,8 +127,16 @@ class ACMEExtension:
         key = cache_mod.key_of(obj)
         if kind == cache_mod.ORDER:
             self.orders.queue.add(key)
+            status = obj.get("status") or {}
+            seen = (status.get("state") or "", bool(status.get("certificate")),
+                    bool((obj.get("metadata") or {}).get("deletionTimestamp")))
             owner = _owner_key(obj, c.CERTIFICATE_REQUEST)
-            if owner is not None:
+            if self.runtime.cache.get(cache_mod.ORDER, *key) is None:  # deleted
+                self._order_seen.pop(key, None)
+                if owner is not None:
+                    self.runtime.requests.queue.add(owner)
+            elif owner is not None and self._order_seen.get(key) != seen:  # the request cares about these only
+                self._order_seen[key] = seen
                 self.runtime.requests.queue.add(owner)
         elif kind == cache_mod.CHALLENGE:
             self.challenges.queue.add(key)

@@ -243,19 +243,44 @@ def issue_documents(
         return secrets.get((namespace, name))
 
     acme_run = offline_acme.Run(acme, get_secret) if acme is not None else None
+
+    def acme_signer(issuer_doc: manifests.Document, issuer_obj: t.Issuer) -> Signer | None:
+        if acme_run is None or dispatch.issuer_type(issuer_obj) != "acme":
+            return None
+        return _acme_signer(acme_run, issuer_doc, issuer_obj, cluster_resource_namespace, now, errors)
+
     try:
+        # ACME Certificates wait on the network, not on each other: those with no dependency run at once.
+        batch = [
+            item for item in order
+            if acme_run is not None and not deps[item.key] and dispatch.issuer_type(
+                issuers[_issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)][1]) == "acme"
+        ]
+        done: dict[SecretKey, dict[str, Any] | None] = {}
+
+        def issue_acme(item: _Cert) -> None:
+            issuer_doc, issuer_obj = issuers[_issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)]
+            done[item.key] = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace,
+                                        errors, acme_signer(issuer_doc, issuer_obj))
+
+        if len(batch) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(8, len(batch))) as pool:
+                list(pool.map(issue_acme, batch))
         for item in order:
             ikey = _issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)
             issuer_doc, issuer_obj = issuers[ikey]
-            setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
-            if setup is not None and not setup.ready:
-                errors.append(f"{issuer_doc.where()}: {setup.reason}: {setup.message}")
-                result.failed = True
-                break
-            signer = None
-            if acme_run is not None and dispatch.issuer_type(issuer_obj) == "acme":
-                signer = _acme_signer(acme_run, issuer_doc, issuer_obj, cluster_resource_namespace, now, errors)
-            body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, errors, signer)
+            if item.key in done:
+                body = done[item.key]
+            else:
+                setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
+                if setup is not None and not setup.ready:
+                    errors.append(f"{issuer_doc.where()}: {setup.reason}: {setup.message}")
+                    result.failed = True
+                    break
+                body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, errors,
+                                  acme_signer(issuer_doc, issuer_obj))
             if body is None:
                 result.failed = True
                 break

@@ -19,6 +19,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as _dt
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,7 @@ class Run:
         self._accounts: dict[tuple[str, str, str], _Account] = {}
         self._made_keys: dict[tuple[str, str], bytes] = {}
         self._http01: flow.StandaloneHTTP01 | None = None
+        self._lock = threading.RLock()  # Certificates of a run are issued from several threads
 
     def close(self) -> None:
         if self._http01 is not None:
@@ -103,9 +105,10 @@ class Run:
 
     def account(self, issuer: t.Issuer, resource_namespace: str) -> _Account:
         key = (issuer.kind, issuer.metadata.namespace, issuer.metadata.name)
-        if key not in self._accounts:
-            self._accounts[key] = self._register(issuer, resource_namespace)
-        return self._accounts[key]
+        with self._lock:
+            if key not in self._accounts:
+                self._accounts[key] = self._register(issuer, resource_namespace)
+            return self._accounts[key]
 
     def _secret_value(self, namespace: str, ref: t.SecretKeySelector, default_key: str, what: str) -> bytes | None:
         data = self.get_secret(namespace, ref.name)
@@ -182,15 +185,20 @@ class Run:
     def _http01_solver(self) -> flow.StandaloneHTTP01:
         from issuer.acme import flow
 
-        if self._http01 is None:
-            self._http01 = flow.StandaloneHTTP01(self.options.http01_port, self.options.http01_address)
-        return self._http01
+        with self._lock:
+            if self._http01 is None:
+                self._http01 = flow.StandaloneHTTP01(self.options.http01_port, self.options.http01_address)
+            return self._http01
 
     def _dns01(self, account: _Account, index: int, dns: t.DNS01) -> flow.Solver:
+        with self._lock:
+            if index not in account.solvers:
+                account.solvers[index] = self._make_dns01(account, dns)
+            return account.solvers[index]
+
+    def _make_dns01(self, account: _Account, dns: t.DNS01) -> flow.Solver:
         from issuer.acme import dns01, errors, flow, rfc2136
 
-        if index in account.solvers:
-            return account.solvers[index]
         if dns.rfc2136 is None:
             provider = ", ".join(dns.provider_names()) or "none"
             raise Failure("InvalidSolver", f"the DNS-01 provider {provider} is not supported offline (only rfc2136)")
@@ -207,10 +215,7 @@ class Run:
             checks = [dns01.parse_nameserver(n) for n in dns.nameservers]
         except errors.ACMEError as err:
             raise Failure("InvalidSolver", str(err)) from None
-        solver = flow.RFC2136DNS01(rfc2136.Provider(config), cname_strategy=dns.cname_strategy,
-                                   check_nameservers=checks)
-        account.solvers[index] = solver
-        return solver
+        return flow.RFC2136DNS01(rfc2136.Provider(config), cname_strategy=dns.cname_strategy, check_nameservers=checks)
 
     def _chooser(self, account: _Account, labels: Mapping[str, str]) -> flow.Chooser:
         from issuer.acme import solver as picker

@@ -120,6 +120,9 @@ class Server:
 class _Threading(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # CAs validate from several perspectives at once (Pebble: 3 GETs per challenge): socketserver's backlog
+    # of 5 drops SYNs under a burst, and the client's retransmit then costs a whole second.
+    request_queue_size = 128
 
 
 class _DualStack(_Threading):

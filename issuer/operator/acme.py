@@ -379,6 +379,8 @@ class ACMEExtension:
             except kerr.AlreadyExists:
                 created = await self.runtime.client.get(res.ORDERS, name, ns)
             if created is not None:
+                # the request being reconciled records OrderCreated itself: no second reconcile racing it
+                self._order_seen[(ns, name)] = ((created.get("status") or {}).get("state") or "", False, False)
                 self.runtime.store(cache_mod.ORDER, created)
         if step.delete is not None:
             with contextlib.suppress(kerr.NotFound, kerr.Conflict):

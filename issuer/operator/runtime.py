@@ -468,6 +468,12 @@ class Runtime:
                                           self._cert_options)
             if outcome.status is not None:
                 pending = outcome.status
+            if outcome.delete and pending is not None:
+                # Write the status before deleting what it no longer needs: a crash after deleting the
+                # finished issuance's temporary key but before the status said revision N would leave a
+                # Ready Certificate without a revision (and no current request to compare the spec with).
+                await self._write_certificate_status(ns, name, pending)
+                pending = None
             await self._apply_certificate(obj, cert, outcome)
             if not outcome.writes:
                 break  # a fixed point: nothing more to do in this reconcile

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import pathlib
 import signal
@@ -306,8 +307,30 @@ class Cluster:
                 return None
             return obj
 
-        result: dict[str, Any] = self.wait_for(f"{kind} {namespace}/{name} Ready", probe, timeout)
+        try:
+            result: dict[str, Any] = self.wait_for(f"{kind} {namespace}/{name} Ready", probe, timeout)
+        except pytest.fail.Exception as exc:
+            raise pytest.fail.Exception(f"{exc}\n{self.describe(kind, name, namespace)}") from None
         return result
+
+    def describe(self, kind: str, name: str, namespace: str) -> str:
+        """The object's status and, for a Certificate, its requests and Secrets: for failure messages."""
+        obj = self.get(kind, name, namespace)
+        lines = [f"{kind} {namespace}/{name}: {json.dumps((obj or {}).get('status'), sort_keys=True)}"]
+        if kind == "Certificate":
+            for cr in self.requests_of(name, namespace):
+                lines.append(f"  CertificateRequest {cr['metadata']['name']} annotations="
+                             f"{cr['metadata'].get('annotations')} status={json.dumps(cr.get('status'))[:800]}")
+            for secret in self.list("Secret", namespace):
+                meta = secret["metadata"]
+                if meta["name"].startswith(name + "-"):
+                    lines.append(f"  Secret {meta['name']} labels={meta.get('labels')} "
+                                 f"owners={[o.get('name') for o in meta.get('ownerReferences') or []]} "
+                                 f"keys={sorted(secret.get('data') or {})}")
+            for event in self.list("Event", namespace):
+                if event["involvedObject"]["name"] == name:
+                    lines.append(f"  Event {event['reason']}: {event['message']}")
+        return "\n".join(lines)
 
     def wait_condition(self, kind: str, name: str, namespace: str | None, ctype: str, status: str,
                        reason: str | None = None, timeout: float = 30.0) -> dict[str, Any]:
@@ -377,9 +400,31 @@ def ns(cluster: Cluster) -> Iterator[str]:
     name = make_namespace(cluster)
     offset = cluster.operator.log_size()
     yield name
+    assert_no_kopf_traces(cluster, name)
     for crt in cluster.list("Certificate", name):
         cluster.api.delete("certificates", crt["metadata"]["name"], name)
     assert_no_traceback(cluster, offset)
+
+
+USER_KINDS = ("Certificate", "CertificateRequest", "Issuer", "Secret")
+
+
+def assert_no_kopf_traces(c: Cluster, namespace: str | None = None) -> int:
+    """No `kopf.zalando.org/*` (or other kopf) annotation or finalizer on any user object; returns how many
+    objects were looked at."""
+    objects: list[dict[str, Any]] = []
+    for kind in USER_KINDS:
+        objects += c.list(kind, namespace)
+    objects += c.list("ClusterIssuer")
+    found = []
+    for obj in objects:
+        meta = obj["metadata"]
+        marks = [k for k in (meta.get("annotations") or {}) if "kopf" in k]
+        marks += [f for f in meta.get("finalizers") or [] if "kopf" in f or "issuer.cert-manager.io" in f]
+        if marks:
+            found.append((obj.get("kind"), meta.get("namespace"), meta["name"], marks))
+    assert not found, f"kopf left traces on user objects: {found[:10]}"
+    return len(objects)
 
 
 def assert_no_traceback(c: Cluster, offset: int) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.controller import expect
-from tests.controller.conftest import CLUSTER_RESOURCE_NAMESPACE, Cluster, make_namespace
+from tests.controller.conftest import CLUSTER_RESOURCE_NAMESPACE, Cluster, assert_no_kopf_traces, make_namespace
 
 SUFFIX = "example.com"
 
@@ -171,6 +171,7 @@ def suites(cluster: Cluster) -> Iterator[dict[str, Suite]]:
         out[suite.id] = suite
     yield out
     for suite in out.values():
+        assert_no_kopf_traces(cluster, suite.namespace)
         for crt in cluster.list("Certificate", suite.namespace):
             cluster.api.delete("certificates", crt["metadata"]["name"], suite.namespace)
     for plural, name, namespace in cleanup:

@@ -419,7 +419,12 @@ class ACMEClient:
     def _request(
         self, method: str, url: str, action: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> _Response:
-        parsed = urllib.parse.urlsplit(url)
+        try:
+            parsed = urllib.parse.urlsplit(url)
+        except ValueError as err:
+            raise errors.Terminal("", f"{action}: invalid URL {url!r}: {err}") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise errors.Terminal("", f"{action}: invalid URL {url!r}: must be an http(s) URL with a host")
         all_headers = {"User-Agent": self.user_agent, **(headers or {})}
         started = time.perf_counter()
         status = _STATUS_CONNECTION_ERROR
@@ -429,11 +434,11 @@ class ACMEClient:
             )
             status = raw.status
             return _Response(raw.status, raw.headers, raw.data or b"")
+        except (urllib3.exceptions.LocationValueError, urllib3.exceptions.URLSchemeUnknown) as err:
+            raise errors.Terminal("", f"{action}: invalid URL {url!r}: {err}") from None
         except (urllib3.exceptions.HTTPError, OSError, ssl.SSLError) as err:
             reason = getattr(err, "reason", None) or err
             raise errors.Retryable(f"{action}: cannot reach the ACME server {parsed.netloc}: {reason}") from None
-        except ValueError as err:  # malformed URL
-            raise errors.Terminal("", f"{action}: invalid URL {url!r}: {err}") from None
         finally:
             if self.on_request is not None:
                 event = RequestEvent(

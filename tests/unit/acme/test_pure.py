@@ -276,3 +276,9 @@ def test_failure_state() -> None:
     assert orders.failure_state(errors.Retryable("x")) == ""
     assert orders.failure_state(errors.Terminal(P + "malformed", "bad")) == "expired"
     assert orders.failure_state(errors.Terminal(P + "unauthorized", "no")) == "errored"
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://x/dir", "https://[bad/dir", "https://", "https://bad host/dir"])
+def test_invalid_server_urls_are_terminal(url: str) -> None:
+    with pytest.raises(errors.Terminal, match="invalid URL"):
+        acme_client.ACMEClient(url, accounts.generate_key()).directory()

@@ -46,9 +46,12 @@ def from_request(
     """The template for a CSR (object or PEM) and its CertificateRequest spec; PKIError if they disagree."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    csr = csr_mod.load(request) if isinstance(request, bytes | bytearray) else request
-    if not csr.is_signature_valid:
-        raise PKIError("certificate request signature is invalid")
+    if isinstance(request, bytes | bytearray):
+        csr = csr_mod.load(request)  # checks the signature (once per content)
+    else:
+        csr = request
+        if not csr.is_signature_valid:
+            raise PKIError("certificate request signature is invalid")
     ca = csr_mod.basic_constraints_ca(csr)
     if ca is not None and ca != request_spec.is_ca:
         raise PKIError(

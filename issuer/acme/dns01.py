@@ -71,15 +71,19 @@ def parse_nameserver(value: str, default_port: int = 53) -> Nameserver:
         return str(ipaddress.ip_address(host)), port
     except ValueError:
         pass
+    if not host or any(ch.isspace() for ch in host):
+        raise errors.InvalidConfig(f"nameserver {text!r}: invalid host {host!r}")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except UnicodeError:
+        raise errors.InvalidConfig(f"nameserver {text!r}: invalid host {host!r}") from None
     except OSError as err:
         raise errors.Retryable(f"nameserver {text!r}: cannot resolve {host}: {err}") from None
     return str(infos[0][4][0]), port
 
 
 def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise errors.InvalidConfig(f"nameserver {whole!r}: invalid port {text!r}")
     return int(text)
 

@@ -89,7 +89,7 @@ def parse_retry_after(value: str | None, default: float) -> float:
     if not value:
         return default
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     import email.utils
     import time

@@ -4,6 +4,7 @@ challenge values, Link headers and identifiers from CSRs."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 
@@ -282,3 +283,48 @@ def test_failure_state() -> None:
 def test_invalid_server_urls_are_terminal(url: str) -> None:
     with pytest.raises(errors.Terminal, match="invalid URL"):
         acme_client.ACMEClient(url, accounts.generate_key()).directory()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+def test_server_json_of_any_shape_never_crashes_the_parsers(obj: object) -> None:
+    acme_client.Order.from_json("u", obj)
+    acme_client.Authorization.from_json("u", obj)
+    acme_client.Challenge.from_json(obj)
+    acme_client.Problem.from_json(obj)
+    err = errors.classify(400, obj if isinstance(obj, dict) else None, None, "x")
+    assert str(err).startswith("x: ")
+    with contextlib.suppress(errors.Terminal):
+        acme_client.Directory.from_json("u", obj)
+
+
+@given(st.text(max_size=200))
+def test_link_headers_and_retry_after_of_any_text_never_crash(text: str) -> None:
+    acme_client._parse_links(text)
+    assert errors.parse_retry_after(text, 3.0) >= 0
+
+
+def test_retry_after_with_unicode_digits_is_the_default() -> None:
+    assert errors.parse_retry_after("²", 3.0) == 3.0
+
+
+@given(st.text(max_size=40))
+def test_nameservers_of_any_text_parse_or_are_refused(text: str) -> None:
+    from unittest import mock
+
+    def no_dns(host: str, *args: object, **kwargs: object) -> object:
+        host.encode("idna")  # what the real resolver does first
+        raise OSError("no resolver in this test")
+
+    with mock.patch("socket.getaddrinfo", no_dns):
+        try:
+            host, port = dns01.parse_nameserver(text)
+        except (errors.InvalidConfig, errors.Retryable):
+            return
+    assert 0 < port < 65536 and host

@@ -138,7 +138,7 @@ def make_issuer(e: Env, ns: str, *, kind: str = "Issuer", challenge: str = "http
         acme["externalAccountBinding"] = {"keyID": infra.EAB_KID,
                                           "keySecretRef": {"name": f"{name}-eab", "key": "secret"}}
     if challenge == "http-01":
-        solver = http01_solver(**(solver_extra or {}))
+        solver = {**http01_solver(), **(solver_extra or {})}
     else:
         c.api.create(secret(f"{name}-tsig", secret_ns, {"secret": e.bind.tsig_secret}))
         solver = {"dns01": {"rfc2136": {
@@ -360,12 +360,13 @@ def test_a_wrong_key_authorization_fails_the_order_with_the_acme_detail_and_is_r
     c.api.create(certificate("wrong", ns, {"dnsNames": [domain]}, ref))
 
     def failed_challenge() -> dict[str, Any] | None:
-        return next((ch for ch in acme_list(c, "challenges", ns) if ch["status"].get("state") == "invalid"), None)
+        return next((ch for ch in acme_list(c, "challenges", ns)
+                     if (ch.get("status") or {}).get("state") == "invalid"), None)
 
     ch = c.wait_for("the Challenge to be invalid", failed_challenge, timeout=30)
     assert "key authorization" in ch["status"]["reason"], ch["status"]
     order = c.wait_for("the Order to be invalid", lambda: next(
-        (o for o in acme_list(c, "orders", ns) if o["status"].get("state") == "invalid"), None), timeout=30)
+        (o for o in acme_list(c, "orders", ns) if (o.get("status") or {}).get("state") == "invalid"), None), timeout=30)
     assert order["status"].get("failureTime")
     assert "key authorization" in order["status"]["reason"], order["status"]
     cert = c.wait_condition("Certificate", "wrong", ns, "Issuing", "False", timeout=30)
@@ -392,7 +393,8 @@ def test_a_solver_pod_deleted_mid_challenge_is_recreated(env: Env, ns: str) -> N
         first_uid = pods[0]["metadata"]["uid"]
         ch = c.wait_for("the self-check to be waiting", lambda: next(
             (x for x in acme_list(c, "challenges", ns)
-             if "Waiting for HTTP-01 challenge propagation" in (x["status"].get("reason") or "")), None), timeout=30)
+             if "Waiting for HTTP-01 challenge propagation" in ((x.get("status") or {}).get("reason") or "")),
+            None), timeout=30)
         assert ch["status"]["presented"] and ch["status"]["processing"]
         c.api._do("DELETE", f"{c.server.url}/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}")
         again = c.wait_for("another solver Pod", lambda: [
@@ -475,3 +477,79 @@ def test_solver_logs_exist(env: Env) -> None:
     assert any(status == 200 and "aiohttp" not in agent for _, _, agent, status in env.harness.requests), \
         "Pebble never got a key authorization through the harness"
     assert pathlib.Path(env.cluster.tmp / "solvers.log").exists()
+
+
+def _issuer(name: str, ns: str, acme: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": name, "namespace": ns},
+            "spec": {"acme": {"solvers": [http01_solver()], **acme}}}
+
+
+def test_account_key_and_binding_problems_are_named_in_the_ready_condition(env: Env, ns: str) -> None:
+    c = env.cluster
+    server = {"server": env.pebble.directory_url, "caBundle": b64(env.pebble.ca_bundle)}
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    c.api.create(secret("ec-key", ns, {"tls.key": ec_pem}))
+    c.api.create(_issuer("ec", ns, {**server, "privateKeySecretRef": {"name": "ec-key"}}))
+    c.api.create(_issuer("nogen", ns, {**server, "privateKeySecretRef": {"name": "absent"},
+                                       "disableAccountKeyGeneration": True}))
+    c.api.create(secret("eab", ns, {"secret": infra.EAB_HMAC}))
+    c.api.create(_issuer("badkid", ns, {**server, "privateKeySecretRef": {"name": "badkid-key"},
+                                        "externalAccountBinding": {"keyID": "no-such-kid",
+                                                                   "keySecretRef": {"name": "eab", "key": "secret"}}}))
+    ec_iss = c.wait_condition("Issuer", "ec", ns, "Ready", "False", "ErrVerifyACMEAccount")
+    assert "is not of type RSA" in (condition(ec_iss, "Ready") or {})["message"]
+    c.wait_condition("Issuer", "nogen", ns, "Ready", "False", "ErrVerifyACMEAccount")
+    assert c.get("Secret", "absent", ns) is None, "a key was generated although generation is disabled"
+    bad = c.wait_condition("Issuer", "badkid", ns, "Ready", "False", "ErrRegisterACMEAccount")
+    assert "references a key that is not known" in (condition(bad, "Ready") or {})["message"]
+
+
+def test_an_email_change_updates_the_registration(env: Env, ns: str) -> None:
+    c = env.cluster
+    ref = make_issuer(env, ns)
+    before = c.must_get("Issuer", ref["name"], ns)["status"]["acme"]
+    c.api.patch("issuers", ref["name"], ns, {"spec": {"acme": {"email": "Changed@Example.test"}}})
+
+    def updated() -> dict[str, Any] | None:
+        iss = c.must_get("Issuer", ref["name"], ns)
+        acme_status = (iss.get("status") or {}).get("acme") or {}
+        return iss if acme_status.get("lastRegisteredEmail") == "changed@example.test" else None
+
+    iss = c.wait_for("the new e-mail registered", updated, timeout=30)
+    assert iss["status"]["acme"]["uri"] == before["uri"], "the same account, updated"
+    assert (condition(iss, "Ready") or {})["status"] == "True"
+
+
+def test_http01_edits_a_named_ingress_in_place_and_restores_it(env: Env, ns: str) -> None:
+    c = env.cluster
+    domain = fresh("inplace")
+    original_rule = {"host": domain, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "app", "port": {"number": 80}}}}]}}
+    c.api._do("POST", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json={
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": ns},
+        "spec": {"rules": [original_rule]}})
+    ref = make_issuer(env, ns, solver_extra={"http01": {"ingress": {"name": "web"}}})
+    env.harness.hold(domain)
+    try:
+        c.api.create(certificate("inplace", ns, {"dnsNames": [domain]}, ref))
+
+        def edited() -> list[dict[str, Any]] | None:
+            ing = c.api._do("GET", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
+            paths: list[dict[str, Any]] = ing["spec"]["rules"][0]["http"]["paths"]
+            return paths if any(p["path"].startswith("/.well-known/acme-challenge/") for p in paths) else None
+
+        paths = c.wait_for("the challenge path in Ingress web", edited, timeout=30)
+        assert paths[0] == {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app", "port": {
+        "number": 80}}}}
+        assert [i["metadata"]["name"] for i in core_list(
+            c, "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", ns)] == ["web"], "no solver Ingress made"
+    finally:
+        env.harness.release(domain)
+    validate(env, wait_ready(env, "inplace", ns))
+
+    def restored() -> bool:
+        ing = c.api._do("GET", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
+        return bool(ing["spec"]["rules"] == [original_rule])
+
+    c.wait_for("Ingress web as it was", restored, timeout=30)

@@ -1,7 +1,7 @@
 """Session fixtures of the acme tier: one BIND and one Pebble per session (fresh names per test, since
-Pebble reuses valid authorizations), a factory for extra Pebbles with other settings (fault tests), and a
-fresh registered account per test. A missing `pebble` or `named` fails the tier loudly; servers are
-stopped by PID at teardown."""
+Pebble reuses valid authorizations), a factory for extra Pebbles with other settings (fault tests), one
+registered account for the session (`acme`) and fresh clients on demand (`make_client`). A missing
+`pebble` or `named` fails the tier loudly; servers are stopped by PID at teardown."""
 
 from __future__ import annotations
 

@@ -317,6 +317,10 @@ def start_pebble(
             return data
 
     extra = int(full_env.get("PEBBLE_ALTERNATE_ROOTS", "0") or 0)
-    roots = [fetch(f"/roots/{i}") for i in range(extra + 1)]
-    intermediates = [fetch(f"/intermediates/{i}") for i in range(extra + 1)]
+    try:
+        roots = [fetch(f"/roots/{i}") for i in range(extra + 1)]
+        intermediates = [fetch(f"/intermediates/{i}") for i in range(extra + 1)]
+    except OSError:
+        _stop(proc)
+        raise
     return Pebble(directory_url, management_url, http_port, ca_pem, roots, intermediates, proc, folder, full_env)

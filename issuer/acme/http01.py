@@ -1,5 +1,6 @@
 """HTTP-01 solver resources (cert-manager `pkg/issuer/acme/http`, inventory §5.6): pure builders of the
-solver Pod, Service and Ingress for a Challenge, editing an existing Ingress in place, and the self-check.
+solver Pod, Service and Ingress (or Gateway API HTTPRoute) for a Challenge, editing an existing Ingress in
+place, and the self-check.
 
 The Challenge controller creates what `pod`, `service` and `ingress` return (all `generateName:
 cm-acme-http-solver-`, owned by the Challenge, labelled with the adler32 of domain and token), finds
@@ -72,6 +73,34 @@ def _ingress_solver(challenge: t.Challenge) -> t.HTTP01Ingress:
     return http.ingress if http is not None and http.ingress is not None else t.HTTP01Ingress()
 
 
+def _gateway_solver(challenge: t.Challenge) -> dict[str, Any] | None:
+    http = challenge.spec.solver.http01
+    route = http.gateway_http_route if http is not None else None
+    return route if isinstance(route, dict) else None
+
+
+def _pod_template(challenge: t.Challenge) -> t.PodTemplate | None:
+    """The podTemplate of the solver: from `ingress`, or from `gatewayHTTPRoute`."""
+    route = _gateway_solver(challenge)
+    if route is not None:
+        raw = route.get("podTemplate")
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return t.PodTemplate.from_wire(raw)
+        except ValueError:
+            return None
+    return _ingress_solver(challenge).pod_template
+
+
+def _service_type(challenge: t.Challenge) -> str:
+    route = _gateway_solver(challenge)
+    if route is not None:
+        value = route.get("serviceType")
+        return value if isinstance(value, str) and value else DEFAULT_SERVICE_TYPE
+    return _ingress_solver(challenge).service_type or DEFAULT_SERVICE_TYPE
+
+
 def _labels(challenge: t.Challenge, extra_labels: Mapping[str, str]) -> dict[str, str]:
     """Extra labels first; they cannot override the three selector labels."""
     return {**extra_labels, **selector_labels(challenge)}
@@ -136,7 +165,7 @@ def pod(
             ],
         },
     }
-    template = _ingress_solver(challenge).pod_template
+    template = _pod_template(challenge)
     if template is not None:
         _merge_pod_template(body, template, selector_labels(challenge))
     return body
@@ -167,14 +196,13 @@ def _merge_pod_template(body: dict[str, Any], template: t.PodTemplate, fixed: Ma
 
 def service(challenge: t.Challenge, *, extra_labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The solver Service: port 8089 -> 8089, selecting the solver Pod; type NodePort unless serviceType."""
-    solver = _ingress_solver(challenge)
     labels = _labels(challenge, extra_labels or {})
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta(challenge, labels, {"auth.istio.io/8089": "NONE"}),
         "spec": {
-            "type": solver.service_type or DEFAULT_SERVICE_TYPE,
+            "type": _service_type(challenge),
             "ports": [{"name": "http", "port": SOLVER_PORT, "targetPort": SOLVER_PORT}],
             "selector": selector_labels(challenge),
         },
@@ -238,6 +266,30 @@ def ingress(
             meta["annotations"].pop(ANN_WHITELIST, None)
         meta["annotations"] = {**meta["annotations"], **extra}
     return body
+
+
+def http_route(
+    challenge: t.Challenge, service_name: str, *, extra_labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The solver HTTPRoute of a `gatewayHTTPRoute` solver: the route's labels, its parentRefs, the domain
+    as hostname, an Exact match on the challenge path to the solver Service on 8089."""
+    route = _gateway_solver(challenge) or {}
+    route_labels: dict[str, Any] = route["labels"] if isinstance(route.get("labels"), dict) else {}
+    labels = {**{str(k): str(v) for k, v in route_labels.items()}, **_labels(challenge, extra_labels or {})}
+    meta = _meta(challenge, labels, {})
+    del meta["annotations"]
+    spec: dict[str, Any] = {
+        "parentRefs": copy.deepcopy(route.get("parentRefs") or []),
+        "rules": [{
+            "matches": [{"path": {"type": "Exact", "value": challenge_path(challenge.spec.token)}}],
+            "backendRefs": [{"group": "", "kind": "Service", "name": service_name, "port": SOLVER_PORT,
+                             "weight": 1}],
+        }],
+    }
+    host = http_host(challenge)
+    if host:
+        spec["hostnames"] = [host]
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta, "spec": spec}
 
 
 def add_path(

@@ -229,3 +229,27 @@ def test_solver_listens_on_ipv4_and_ipv6_by_default() -> None:
             conn.close()
     finally:
         running.stop()
+
+
+def test_gateway_solver_route_service_and_pod_template() -> None:
+    route = {"parentRefs": [{"name": "gw", "namespace": "infra", "kind": "Gateway"}], "labels": {"r": "1"},
+             "serviceType": "ClusterIP", "podTemplate": {"metadata": {"labels": {"p": "2"}},
+                                                         "spec": {"priorityClassName": "edge"}}}
+    ch = t.Challenge(
+        metadata=t.ObjectMeta(name="web-1-abc-123", namespace="apps", uid="uid-1"),
+        spec=t.ChallengeSpec(dns_name="www.example.com", type="HTTP-01", token="tok-1", key="tok-1.thumb",
+                             solver=t.ACMESolver(http01=t.HTTP01(gateway_http_route=route))),
+    )
+    body = http01.http_route(ch, "svc")
+    assert body["apiVersion"] == "gateway.networking.k8s.io/v1" and body["kind"] == "HTTPRoute"
+    assert body["metadata"]["labels"] == {"r": "1", **LABELS}
+    assert body["metadata"]["ownerReferences"] == [OWNER]
+    assert body["spec"] == {
+        "parentRefs": [{"name": "gw", "namespace": "infra", "kind": "Gateway"}],
+        "hostnames": ["www.example.com"],
+        "rules": [{"matches": [{"path": {"type": "Exact", "value": "/.well-known/acme-challenge/tok-1"}}],
+                   "backendRefs": [{"group": "", "kind": "Service", "name": "svc", "port": 8089, "weight": 1}]}],
+    }
+    assert http01.service(ch)["spec"]["type"] == "ClusterIP"
+    pod = http01.pod(ch, "img")
+    assert pod["metadata"]["labels"]["p"] == "2" and pod["spec"]["priorityClassName"] == "edge"

@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where ClusterIssuer Secrets live (default: cert-manager)",
     )
     issue.add_argument("-q", "--quiet", action="store_true", help="print no YAML, only the summary on stderr")
+    from issuer import offline
+
+    offline.add_acme_arguments(issue)
     issue.set_defaults(handler=_cmd_issue)
 
     run = sub.add_parser(

@@ -95,6 +95,26 @@ def next_step(challenge: t.Challenge) -> str:
     return PRESENT
 
 
+def issuer_solver(challenge: t.Challenge, issuer: t.Issuer) -> t.ACMESolver | None:
+    """The Issuer's own solver the Challenge names (its DNS-01 settings equal), or None.
+
+    A DNS-01 solver carries credentials (Secret references in the issuer's resource namespace), so the
+    Challenge's copy is never trusted: whoever can create a Challenge must not be able to make the
+    controller use another Secret (GHSA-8rvj-mm4h-c258). HTTP-01 solvers carry none and may differ by the
+    Order's override annotations, so they are taken as written."""
+    if challenge.spec.type != "DNS-01":
+        return challenge.spec.solver
+    wanted = challenge.spec.solver.dns01
+    for candidate in (issuer.spec.acme or t.ACMEIssuer()).solvers:
+        if candidate.dns01 is not None and candidate.dns01 == wanted:
+            return candidate
+    return None
+
+
+def not_an_issuer_solver(issuer: t.Issuer) -> str:
+    return f"the Challenge's DNS-01 solver is not one of {issuer.kind} {issuer.metadata.name!r}'s solvers"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Status
 

@@ -553,6 +553,12 @@ class ACMEExtension:
         iss = self._lookup_issuer(ch.spec.issuer_ref, ns)
         if iss is None:
             return TERMINAL_ISSUER_RECHECK
+        if challenges.issuer_solver(ch, iss) is None:  # never present with credentials the Issuer did not name
+            why = challenges.not_an_issuer_solver(iss)
+            await self._write_status(res.CHALLENGES, cache_mod.CHALLENGE, obj,
+                                     challenges.failed(ch.status, c.STATE_ERRORED, why).to_wire(), "challenges")
+            await self.runtime.record(obj, "cert-manager-challenges", [challenges.failed_event(why)])
+            return None
         client = await self._client_for(iss)
         if client is None:
             return ISSUER_NOT_READY_RECHECK
@@ -693,12 +699,10 @@ class ACMEExtension:
 
     def _issuer_dns01_solver(self, iss: t.Issuer, ch: t.Challenge) -> t.ACMESolver:
         """The Issuer's own DNS-01 solver equal to the Challenge's; refused when there is none."""
-        wanted = ch.spec.solver.dns01
-        for candidate in (iss.spec.acme or t.ACMEIssuer()).solvers:
-            if candidate.dns01 is not None and candidate.dns01 == wanted:
-                return candidate
-        raise errors.InvalidConfig(
-            f"the Challenge's DNS-01 solver is not one of {iss.kind} {iss.metadata.name!r}'s solvers")
+        found = challenges.issuer_solver(ch, iss)
+        if found is None:
+            raise errors.InvalidConfig(challenges.not_an_issuer_solver(iss))
+        return found
 
     async def _dns01_provider(self, iss: t.Issuer, ch: t.Challenge) -> tuple[rfc2136.Provider, str]:
         solver = self._issuer_dns01_solver(iss, ch)

@@ -553,3 +553,31 @@ def test_http01_edits_a_named_ingress_in_place_and_restores_it(env: Env, ns: str
         return bool(ing["spec"]["rules"] == [original_rule])
 
     c.wait_for("Ingress web as it was", restored, timeout=30)
+
+
+def test_a_challenge_naming_other_credentials_than_its_issuers_is_refused(env: Env, ns: str) -> None:
+    """GHSA-8rvj-mm4h-c258: whoever may create Challenges must not get the controller to use a Secret of the
+    cluster resource namespace that the ClusterIssuer does not name."""
+    c = env.cluster
+    ref = make_issuer(env, ns, kind="ClusterIssuer", challenge="dns-01")
+    other = f"other-{uuid.uuid4().hex[:6]}"
+    c.api.create(secret(other, CLUSTER_RESOURCE_NAMESPACE, {"secret": env.bind.tsig_secret}))
+    domain = fresh("ghsa")
+    c.api._do("POST", f"{c.server.url}{ACME}/namespaces/{ns}/challenges", json={
+        "apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge", "metadata": {"name": "forged", "namespace": ns},
+        "spec": {"url": f"{env.pebble.directory_url}/chal/x", "authorizationURL": f"{env.pebble.directory_url}/authz/x",
+                 "dnsName": domain, "type": "DNS-01", "token": "t", "key": "forged-value", "issuerRef": ref,
+                 "solver": {"dns01": {"rfc2136": {
+                     "nameserver": env.bind.address, "tsigKeyName": env.bind.tsig_name, "tsigAlgorithm": "HMACSHA256",
+                     "tsigSecretSecretRef": {"name": other, "key": "secret"}}}}}})
+
+    def refused() -> dict[str, Any] | None:
+        ch = c.api._do("GET", f"{c.server.url}{ACME}/namespaces/{ns}/challenges/forged")
+        return ch if (ch.get("status") or {}).get("state") == "errored" else None
+
+    ch = c.wait_for("the forged Challenge refused", refused, timeout=30)
+    assert "is not one of ClusterIssuer" in ch["status"]["reason"]
+    assert not ch["status"].get("presented")
+    assert txt_values(env, domain) == []
+    c.api._do("DELETE", f"{c.server.url}{ACME}/namespaces/{ns}/challenges/forged")
+    c.wait_for("the forged Challenge gone", lambda: not acme_list(c, "challenges", ns), timeout=30)

@@ -282,6 +282,20 @@ def test_challenge_controller_takes_one_step(ch: t.Challenge, step: str) -> None
     assert challenges.next_step(ch) == step
 
 
+def test_a_dns01_challenge_uses_only_its_issuers_solver_settings() -> None:
+    rfc = t.RFC2136(nameserver="1.2.3.4", tsig_key_name="k", tsig_secret_secret_ref=t.SecretKeySelector("tsig", "s"))
+    iss = acme_issuer(solvers=(t.ACMESolver(dns01=t.DNS01(rfc2136=rfc)),))
+
+    def challenge(solver: t.ACMESolver, type_: str = "DNS-01") -> t.Challenge:
+        return t.Challenge(spec=t.ChallengeSpec(dns_name="a.example.test", type=type_, solver=solver))
+
+    assert challenges.issuer_solver(challenge(t.ACMESolver(dns01=t.DNS01(rfc2136=rfc))), iss) is not None
+    stolen = dataclasses.replace(rfc, tsig_secret_secret_ref=t.SecretKeySelector("someone-elses", "s"))
+    assert challenges.issuer_solver(challenge(t.ACMESolver(dns01=t.DNS01(rfc2136=stolen))), iss) is None
+    http = t.ACMESolver(http01=t.HTTP01(ingress=t.HTTP01Ingress(name="override")))
+    assert challenges.issuer_solver(challenge(http, "HTTP-01"), iss) == http
+
+
 def test_challenge_status_messages() -> None:
     status = challenges.presented(t.ChallengeStatus(processing=True), NOW)
     assert status.presented and status.presented_at == "2026-01-02T03:04:05Z"

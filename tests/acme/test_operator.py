@@ -581,3 +581,29 @@ def test_a_challenge_naming_other_credentials_than_its_issuers_is_refused(env: E
     assert txt_values(env, domain) == []
     c.api._do("DELETE", f"{c.server.url}{ACME}/namespaces/{ns}/challenges/forged")
     c.wait_for("the forged Challenge gone", lambda: not acme_list(c, "challenges", ns), timeout=30)
+
+
+def test_the_preferred_chain_is_chosen_among_the_alternates(env: Env, ns: str, pebble: infra.Pebble) -> None:
+    """The shared Pebble of the tier serves an alternate chain; DNS-01 lets any Pebble validate through BIND."""
+    c = env.cluster
+    alternate_root = x509.load_pem_x509_certificate(pebble.roots[1])
+    root_cn = alternate_root.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    assert isinstance(root_cn, str)
+    c.api.create(secret("tsig", ns, {"secret": env.bind.tsig_secret}))
+    c.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "alt", "namespace": ns},
+                  "spec": {"acme": {
+                      "server": pebble.directory_url, "caBundle": b64(pebble.ca_bundle), "preferredChain": root_cn,
+                      "privateKeySecretRef": {"name": "alt-account"},
+                      "solvers": [{"dns01": {"rfc2136": {
+                          "nameserver": env.bind.address, "tsigKeyName": env.bind.tsig_name,
+                          "tsigAlgorithm": "HMACSHA256",
+                          "tsigSecretSecretRef": {"name": "tsig", "key": "secret"}}}}]}}})
+    c.wait_condition("Issuer", "alt", ns, "Ready", "True", "ACMEAccountRegistered")
+    c.api.create(certificate("alt", ns, {"dnsNames": [fresh("alt")]},
+                             {"name": "alt", "kind": "Issuer", "group": "cert-manager.io"}))
+    wait_ready(env, "alt", ns)
+    chain = x509.load_pem_x509_certificates(c.secret_data("alt-tls", ns)["tls.crt"])
+    assert chain[-1].issuer == alternate_root.subject, "the default chain was kept"
+    rest = b"".join(x.public_bytes(serialization.Encoding.PEM) for x in chain[1:])
+    tools.openssl_verify(chain[0].public_bytes(serialization.Encoding.PEM), pebble.roots[1], rest,
+                         purpose="sslserver")

@@ -260,6 +260,11 @@ def _decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
         out.requeue_after = SHARED_SECRET_RECHECK
         return _finish(out, old, status)
 
+    if not policies.is_issuing(cert) and next_cr is not None and _stored_by(s.secret, next_cr):
+        # The Secret was written from the next revision's request, but the operator stopped (a crash)
+        # before it recorded the revision (it writes the status once, at the end of a reconcile): finish
+        # that issuance now rather than mistake the Secret for current and the request for a stray.
+        return _issued(s, inp, out, old, status, next_cr, s.next_keys, now, next_rev, options)
     if not policies.is_issuing(cert):
         return _not_issuing(s, inp, out, old, status, now, options, by_rev, invalid_requests)
     return _issuing(s, inp, out, old, status, now, options, by_rev, invalid_requests, next_rev)
@@ -603,12 +608,41 @@ def _complete(
     if not holds_new:
         out.write_secret = WriteSecret(request, key.name)
         return _finish(out, old, status)
+    return _issued(s, inp, out, old, status, request, [key], now, next_rev, options)
+
+
+def _stored_by(secret: policies.SecretView | None, request: t.CertificateRequest) -> bool:
+    """The Secret holds `request`'s certificate with the key of its CSR: that issuance was written."""
+    if secret is None or not _cr_issued(request):
+        return False
+    if bytes(secret.data.get(c.TLS_CERT_KEY, b"")) != request.status.certificate:
+        return False
+    stored = match.parse_private_key(bytes(secret.data.get(c.TLS_PRIVATE_KEY_KEY, b"")))
+    csr = match.parse_csr(request.spec.request)
+    return (stored.value is not None and csr.value is not None
+            and keys.public_keys_equal(csr.value.public_key(), stored.value))
+
+
+def _issued(
+    s: Snapshot,
+    inp: policies.Input,
+    out: Outcome,
+    old: t.CertificateStatus,
+    status: t.CertificateStatus,
+    request: t.CertificateRequest,
+    used_keys: Sequence[NextKey],
+    now: _dt.datetime,
+    next_rev: int,
+    options: Options,
+) -> Outcome:
+    """The Secret holds the next revision's certificate: finish the status (revision, conditions, times)."""
+    secret = inp.secret
     cert = s.certificate
     leaf = match.parse_leaf(request.status.certificate)
     missing = missing_names(leaf.value, cert.spec) if leaf.value is not None else []
     if missing:
         # Stored (the best certificate there is) but a failed issuance: the next try waits for the back-off.
-        return _complete_mismatched(s, out, old, status, request, key, now, next_rev, options, missing)
+        return _complete_mismatched(s, out, old, status, request, used_keys, now, next_rev, options, missing)
     done = dataclasses.replace(
         cert,
         status=dataclasses.replace(
@@ -622,7 +656,7 @@ def _complete(
     )
     final_inp = policies.Input(done, secret, request, None, now, inp.renewal_jitter)
     final = _with_readiness(done.status, final_inp, cert.metadata.generation, now)
-    out.delete.append(Delete("Secret", key.name, key.uid))
+    out.delete.extend(Delete("Secret", k.name, k.uid) for k in used_keys)
     out.events.append((NORMAL, c.COND_ISSUING, ISSUED_MESSAGE))
     times = policies.status_times(final_inp)
     if times.renewal_time is not None:
@@ -636,7 +670,7 @@ def _complete_mismatched(
     old: t.CertificateStatus,
     status: t.CertificateStatus,
     request: t.CertificateRequest,
-    key: NextKey,
+    used_keys: Sequence[NextKey],
     now: _dt.datetime,
     next_rev: int,
     options: Options,
@@ -648,6 +682,6 @@ def _complete_mismatched(
     final_inp = policies.Input(done, s.secret, request, None, now, options.renewal_jitter)
     status = _with_missing_names(_with_readiness(status, final_inp, cert.metadata.generation, now), final_inp,
                                  cert.metadata.generation, now)
-    out.delete.append(Delete("Secret", key.name, key.uid))
+    out.delete.extend(Delete("Secret", k.name, k.uid) for k in used_keys)
     message = FAILED_PREFIX + MISSING_NAMES_PREFIX + match.format_violations(missing)
     return _fail(out, old, status, cert, c.REASON_INVALID_CERTIFICATE, message, now, options)

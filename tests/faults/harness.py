@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -263,17 +264,36 @@ def assert_no_temporary_keys(c: Cluster, ns: str) -> None:
 
 
 def ready_at(c: Cluster, ns: str, names: list[str], revision: int, timeout: float) -> None:
-    def probe() -> bool:
+    """Until every one of `names` is Ready at `revision` or later; fails describing the first one that is not."""
+    def laggard() -> str | None:
         for name in names:
             obj = c.get("Certificate", name, ns)
             ready = condition(obj, "Ready")
-            if obj is None or ready is None or ready.get("status") != "True":
-                return False
-            if ((obj.get("status") or {}).get("revision") or 0) < revision:
-                return False
-        return True
+            status = (obj or {}).get("status") or {}
+            if ready is None or ready.get("status") != "True" or (status.get("revision") or 0) < revision:
+                return name
+        return None
 
-    c.wait_for(f"{len(names)} Certificates Ready at revision {revision}", probe, timeout=timeout, interval=0.2)
+    deadline = time.monotonic() + timeout
+    while (name := laggard()) is not None:
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {len(names)} Certificates Ready at revision "
+                        f"{revision}:\n{describe(c, ns, name)}\noperator log tail:\n{c.operator.log_tail()}")
+        if not c.operator.alive() and c.operator.proc is not None:
+            pytest.fail(f"the operator died:\n{c.operator.log_tail()}")
+        time.sleep(0.2)
+
+
+def describe(c: Cluster, ns: str, name: str) -> str:
+    """One Certificate's status, its requests and the temporary keys, for a failure message."""
+    obj = c.get("Certificate", name, ns) or {}
+    lines = [f"Certificate {ns}/{name}: {obj.get('status')}"]
+    for cr in c.requests_of(name, ns):
+        lines.append(f"  request {cr['metadata']['name']} uid={cr['metadata']['uid']} "
+                     f"key={cr['metadata']['annotations'].get('cert-manager.io/private-key-secret-name')} "
+                     f"conditions={(cr.get('status') or {}).get('conditions')}")
+    lines.append(f"  temporary keys: {[s['metadata']['name'] for s in c.next_key_secrets(ns)]}")
+    return "\n".join(lines)
 
 
 def add_foreign_data(c: Cluster, ns: str, secret_name: str) -> dict[str, Any]:

@@ -303,3 +303,30 @@ def test_a_back_off_longer_than_the_certificate_looks_again_at_not_after() -> No
     assert out2.status is not None
     ready = cond(out2.status, "Ready")
     assert ready is not None and (ready.status, ready.reason) == ("False", "Expired")
+
+
+# -- a crash between writing the Secret and writing the status -------------------------------------------------
+def test_a_secret_written_from_the_next_request_finishes_that_issuance_after_a_crash() -> None:
+    """The status (Issuing=True, the new revision) is written once at the end of a reconcile; a SIGKILL after
+    the Secret write leaves no Issuing condition, revision 0, and a Secret holding request 1's certificate."""
+    pem = leaf(key(1), SPEC["dnsNames"])
+    cr = request(1, key(1), pem, reason="DoesNotExist", issued_at=NOW - dt.timedelta(seconds=1))
+    temp = certificates.NextKey("web-next", "uid-next", key(1))
+    snap = certificates.Snapshot(certificate({}), secret(key(1), pem), (cr,), (temp,))
+    out = certificates.decide(snap, NOW, OPTIONS)
+    assert out.status is not None and out.status.revision == 1
+    ready = cond(out.status, "Ready")
+    assert ready is not None and ready.status == "True"
+    assert cond(out.status, "Issuing") is None
+    assert [(d.kind, d.name) for d in out.delete] == [("Secret", "web-next")]
+    assert out.create_key is None and out.create_request is None and out.write_secret is None
+    assert ("Normal", "Issuing", certificates.ISSUED_MESSAGE) in out.events
+
+
+def test_a_secret_that_does_not_hold_the_next_request_is_not_adopted() -> None:
+    pem = leaf(key(1), SPEC["dnsNames"])
+    cr = request(1, key(1), pem, reason="DoesNotExist", issued_at=NOW - dt.timedelta(seconds=1))
+    other = leaf(key(2), SPEC["dnsNames"])
+    snap = certificates.Snapshot(certificate({}), secret(key(2), other), (cr,))
+    out = certificates.decide(snap, NOW, OPTIONS)
+    assert out.status is not None and not out.status.revision

@@ -515,8 +515,12 @@ class Runtime:
                 await self.client.delete(resource, item.name, ns, uid=item.uid or None)
             except kerr.NotFound:
                 pass
-            except kerr.Conflict:  # the uid precondition failed: another object took the name
-                pass
+            except kerr.Conflict:
+                # The uid precondition failed (another object took the name), or the server had a conflict
+                # of its own: then ours is still there, and dropping it from the cache would orphan it.
+                current = await self.client.get(resource, item.name, ns)
+                if current is not None and (current.get("metadata") or {}).get("uid") == item.uid:
+                    raise RetryLater(0.5, f"deleting {item.kind} {ns}/{item.name} conflicted") from None
             self.cache.delete(kind, {"metadata": {"namespace": ns, "name": item.name}})
         if out.create_key is not None:
             await self._create_next_key(cert, out.create_key)

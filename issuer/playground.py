@@ -19,7 +19,7 @@ from issuer.kube.client import Client
 from issuer.operator import acme as acme_ext
 from issuer.operator import app
 from issuer.operator.runtime import Options
-from issuer.testing.server import EmbeddedAPIServer
+from issuer.testing.server import ServerThread
 
 CRD_DIR = pathlib.Path(__file__).resolve().parent / "crds"
 FIELD_MANAGER = "issuer-playground"
@@ -51,7 +51,11 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with EmbeddedAPIServer(host, port, state_file=state, kubeconfig=kubeconfig) as server:
+    # The API server gets its own thread and event loop: its request handlers never wait behind the
+    # operator's work, and the operator's shutdown does not wait for the server's open connections.
+    server = ServerThread(host=host, port=port, state_file=state, kubeconfig=kubeconfig)
+    await asyncio.to_thread(server.start)
+    try:
         path = str(server.kubeconfig_path)
         async with Client(kube_config.load(path)) as client:
             count = await install_crds(client)
@@ -60,3 +64,5 @@ async def run(
         print(f"try:                 kubectl --kubeconfig {path} apply -f examples/", flush=True)
         print(f"                     kubectl --kubeconfig {path} get certificates -A -o wide", flush=True)
         await app.run(options, settings, kubeconfig=path, stop=stop, acme=acme)
+    finally:
+        await asyncio.to_thread(server.stop)

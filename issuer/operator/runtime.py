@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -50,6 +51,7 @@ FAO_SELECTOR = f"{c.LABEL_FAO}=true"
 # probably fixing it right now), rarely once it works (to notice a rotation or a removal).
 UNWATCHED_SECRET_RECHECK = 300.0
 UNWATCHED_BROKEN_SECRET_RECHECK = 5.0
+REACHABILITY_PROBE = 1.0  # seconds between probes while reconciles wait for an unreachable API server
 MAX_STEPS = 12  # decide/apply rounds in one reconcile before yielding
 
 
@@ -135,6 +137,8 @@ class Runtime:
             renewal_jitter=options.renewal_jitter,
         )
         self._background: set[asyncio.Task[Any]] = set()
+        self._unreachable: set[tuple[str, Any]] = set()  # (controller, key) that failed on a transport error
+        self._probe: asyncio.Task[None] | None = None
         self.acme_metrics: Any = None  # set by the app when metrics are served
 
     def add_extension(self, extension: Extension) -> None:
@@ -160,6 +164,7 @@ class Runtime:
                 for obj in listed.items:
                     self.cache.upsert(kind, obj)
         for ctl in self.controllers:
+            ctl.on_error = self._sync_failed
             ctl.start()
         for obj in list(self.cache.all(cache_mod.ISSUER)) + list(self.cache.all(cache_mod.CLUSTER_ISSUER)):
             self._enqueue_issuer(obj)
@@ -186,6 +191,40 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- an unreachable API server -------------------------------------------------------------------
+    def _sync_failed(self, controller: str, key: Any, exc: BaseException) -> None:
+        """A reconcile failed; its queue retries it with a growing delay (5 ms ... 5 min). When the API
+        server was unreachable, the retry must not wait for that delay once the server is back (after a
+        30 s outage a key can be minutes away): such keys are also resumed as soon as a probe answers."""
+        ctl = next((x for x in self.controllers if x.name == controller), None)
+        due = ctl.queue.due_time(key) if ctl is not None else None
+        wait = f"{max(0.0, due - time.monotonic()):.3f}s" if due is not None else "a while"  # the queue's clock
+        log.warning("%s: sync of %s failed (retry in %s): %s", controller, key, wait, exc)
+        if not isinstance(exc, kerr.TransportError):
+            return
+        self._unreachable.add((controller, key))
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(self._resume_when_reachable())
+            self._background.add(self._probe)
+            self._probe.add_done_callback(self._background.discard)
+
+    async def _resume_when_reachable(self) -> None:
+        while self._unreachable:
+            await asyncio.sleep(REACHABILITY_PROBE)
+            try:  # any answer will do (this name does not exist): the server is reachable again
+                await self.client.get(res.CERTIFICATES, "issuer-reachability-probe",
+                                      self.options.namespace or "default")
+            except kerr.KubeError:
+                continue
+            waiting, self._unreachable = self._unreachable, set()
+            controllers = {ctl.name: ctl for ctl in self.controllers}
+            for controller, key in waiting:
+                ctl = controllers.get(controller)
+                if ctl is not None:
+                    ctl.queue.forget(key)
+                    ctl.queue.add(key)
+            log.info("the API server answers again: %d reconciles resumed", len(waiting))
 
     # -- watch events ---------------------------------------------------------------------------------
     def observe(self, kind: str, event_type: str | None, obj: dict[str, Any]) -> None:
@@ -450,6 +489,18 @@ class Runtime:
         Certificate's status once, not three times. A crash before that write is harmless: the trigger
         fires again and finds the temporary key and the request where they were left."""
         ns, name = key
+        decided: list[t.CertificateStatus] = []  # the latest status decided but not yet written
+        try:
+            return await self._certificate_rounds(ns, name, decided)
+        except Exception:
+            # A step failed (an API error, a missing keystore password): still write what was decided
+            # before it, so the Certificate says Issuing/Ready=False instead of showing no status at all.
+            if decided:
+                with contextlib.suppress(kerr.KubeError):
+                    await self._write_certificate_status(ns, name, decided[-1])
+            raise
+
+    async def _certificate_rounds(self, ns: str, name: str, decided: list[t.CertificateStatus]) -> float | None:
         outcome: certificates.Outcome | None = None
         pending: t.CertificateStatus | None = None  # decided but not yet written
         for _ in range(MAX_STEPS):
@@ -468,12 +519,14 @@ class Runtime:
                                           self._cert_options)
             if outcome.status is not None:
                 pending = outcome.status
+                decided[:] = [pending]
             if outcome.delete and pending is not None:
                 # Write the status before deleting what it no longer needs: a crash after deleting the
                 # finished issuance's temporary key but before the status said revision N would leave a
                 # Ready Certificate without a revision (and no current request to compare the spec with).
                 await self._write_certificate_status(ns, name, pending)
                 pending = None
+                decided.clear()
             await self._apply_certificate(obj, cert, outcome)
             if not outcome.writes:
                 break  # a fixed point: nothing more to do in this reconcile
@@ -615,7 +668,7 @@ class Runtime:
         except issuing.KeystorePasswordError as err:
             await self.record(_cert_ref(cert), certificates.event_component,
                               [("Warning", issuing.REASON_KEYSTORE_PASSWORD_SECRET_NOT_FOUND, str(err))])
-            raise RetryLater(60.0, str(err)) from None
+            raise RetryLater(UNWATCHED_BROKEN_SECRET_RECHECK, str(err)) from None  # password Secrets are not watched
         request = step.request
         body = issuing.secret_body(
             cert, request.spec.issuer_ref, request.status.certificate, request.status.ca, key, passwords,

@@ -194,8 +194,9 @@ def test_conformance_case(cluster: Cluster, suites: dict[str, Suite], suite_id: 
     assert cert["status"]["revision"] == 1
     requests = cluster.requests_of(name, suite.namespace)
     assert [r["metadata"]["name"] for r in requests] == [f"{name}-1"]
-    assert not [s for s in cluster.next_key_secrets(suite.namespace)
-                if s["metadata"]["name"].startswith(name + "-")], "temporary key Secret left behind"
+    cluster.wait_for("the temporary key Secret deleted", lambda: not [
+        s for s in cluster.next_key_secrets(suite.namespace) if s["metadata"]["name"].startswith(name + "-")],
+        timeout=10)
 
 
 @pytest.mark.parametrize("suite_id", [s.id for s in SUITES])

@@ -620,3 +620,24 @@ def test_the_preferred_chain_is_chosen_among_the_alternates(env: Env, ns: str, p
     rest = b"".join(x.public_bytes(serialization.Encoding.PEM) for x in chain[1:])
     tools.openssl_verify(chain[0].public_bytes(serialization.Encoding.PEM), pebble.roots[1], rest,
                          purpose="sslserver")
+
+
+def test_acme_client_requests_are_counted_in_the_metrics(env: Env) -> None:
+    """certmanager_http_acme_client_request_count/_duration_seconds, labelled as cert-manager labels them."""
+    import re
+
+    import requests
+
+    found = re.findall(r"metrics listening on ([\d.]+):(\d+)", env.cluster.operator.log_path.read_text())
+    assert found, "the operator did not say where it serves metrics"
+    host, port = found[-1]
+    text = requests.get(f"http://{host}:{port}/metrics", timeout=10).text
+    host_label = env.pebble.directory_url.split("/")[2]
+    counted: dict[str, float] = {}
+    for labels, value in re.findall(r"^certmanager_http_acme_client_request_count_total\{(.*)\} (\S+)$", text, re.M):
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        if fields.get("host") == host_label and fields.get("status", "").startswith("20"):
+            counted[fields["action"]] = counted.get(fields["action"], 0.0) + float(value)
+    for action in ("new_account", "new_order", "get_authorization", "accept_challenge", "finalize", "get_certificate"):
+        assert counted.get(action, 0) > 0, f"no {action} requests counted: {counted}"
+    assert "certmanager_http_acme_client_request_duration_seconds_count" in text

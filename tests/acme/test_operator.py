@@ -622,11 +622,15 @@ def test_the_preferred_chain_is_chosen_among_the_alternates(env: Env, ns: str, p
                          purpose="sslserver")
 
 
-def test_acme_client_requests_are_counted_in_the_metrics(env: Env) -> None:
+def test_acme_client_requests_are_counted_in_the_metrics(env: Env, ns: str) -> None:
     """certmanager_http_acme_client_request_count/_duration_seconds, labelled as cert-manager labels them."""
     import re
 
     import requests
+
+    ref = make_issuer(env, ns, challenge="dns-01")
+    env.cluster.api.create(certificate("counted", ns, {"dnsNames": [fresh("counted")]}, ref))
+    wait_ready(env, "counted", ns)
 
     found = re.findall(r"metrics listening on ([\d.]+):(\d+)", env.cluster.operator.log_path.read_text())
     assert found, "the operator did not say where it serves metrics"

@@ -121,3 +121,62 @@ def test_changing_only_secret_template_labels_relabels_the_secret_without_a_new_
     assert after["metadata"]["labels"]["controller.cert-manager.io/fao"] == "true"
     assert [r["metadata"]["name"] for r in cluster.requests_of("relabelled", ns)] == ["relabelled-1"]
     expect.validate(cert, after, issuer_type="selfsigned")
+
+
+def test_renewal_with_rotation_policy_never_keeps_the_private_key(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "kept", duration="1h", renewBefore="59m57s",
+                                privateKey={"rotationPolicy": "Never", "algorithm": "ECDSA"})
+    before = cluster.secret_data("kept-tls", ns)
+    validate(cluster, "kept", ns, 2)
+    after = cluster.secret_data("kept-tls", ns)
+    assert after["tls.crt"] != before["tls.crt"]
+    assert expect.public_key_der(after["tls.key"]) == expect.public_key_der(before["tls.key"])
+    events = [e for e in cluster.list("Event", ns) if e["involvedObject"]["name"] == "kept"]
+    assert any(e["reason"] == "Reused" for e in events), [e["reason"] for e in events]
+    cluster.api.delete("certificates", "kept", ns)
+
+
+def test_changing_the_key_algorithm_issues_a_new_key_of_that_algorithm(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "rekeyed")
+    cluster.api.patch("certificates", "rekeyed", ns, {"spec": {"privateKey": {"algorithm": "ECDSA", "size": 384}}})
+    validate(cluster, "rekeyed", ns, 2)  # the validator checks the key against the new spec
+
+
+def test_changing_the_key_algorithm_with_rotation_policy_never_asks_for_intervention(cluster: Cluster,
+                                                                                      ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "stuck", privateKey={"rotationPolicy": "Never"})
+    cluster.api.patch("certificates", "stuck", ns, {"spec": {"privateKey": {"algorithm": "ECDSA"}}})
+    events = cluster.wait_for("the CannotRegenerateKey warning", lambda: [
+        e for e in cluster.list("Event", ns)
+        if e["involvedObject"]["name"] == "stuck" and e["reason"] == "CannotRegenerateKey"], timeout=15)
+    assert events[0]["type"] == "Warning"
+    assert "spec.privateKey.algorithm" in events[0]["message"], events[0]["message"]
+    cert = cluster.wait_condition("Certificate", "stuck", ns, "Ready", "False", "SecretMismatch")
+    assert cert["status"]["revision"] == 1
+    assert [r["metadata"]["name"] for r in cluster.requests_of("stuck", ns)] == ["stuck-1"]
+
+
+def test_setting_issuing_true_by_hand_renews_as_cmctl_renew_does(cluster: Cluster, ns: str) -> None:
+    cert = make_issuer_and_certificate(cluster, ns, "manual")
+    serial = leaf_of(cluster, "manual-tls", ns).serial_number
+    conditions = cert["status"]["conditions"] + [{
+        "type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
+        "message": "Certificate re-issuance manually triggered", "lastTransitionTime": expect.rfc3339(
+            dt.datetime.now(dt.UTC)), "observedGeneration": cert["metadata"]["generation"]}]
+    cluster.api.patch("certificates", "manual", ns, {"status": {"conditions": conditions}}, sub="status")
+    validate(cluster, "manual", ns, 2)
+    assert leaf_of(cluster, "manual-tls", ns).serial_number != serial
+
+
+def test_revision_history_limit_3_keeps_the_three_newest_requests(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "history", revisionHistoryLimit=3)
+    for revision in range(2, 6):
+        cluster.api.patch("certificates", "history", ns,
+                          {"spec": {"dnsNames": ["history.example.com", f"r{revision}.example.com"]}})
+        validate(cluster, "history", ns, revision)
+
+    def three_newest() -> list[str] | None:
+        names = [r["metadata"]["name"] for r in cluster.requests_of("history", ns)]
+        return names if names == ["history-3", "history-4", "history-5"] else None
+
+    cluster.wait_for("the three newest requests", three_newest, timeout=10)

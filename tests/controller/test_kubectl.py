@@ -152,3 +152,25 @@ spec:
     from tests.tools import tls_handshake
 
     assert tls_handshake(data["tls.crt"], data["tls.key"], data["ca.crt"], "served.example.com").startswith("TLS")
+
+
+def test_kubectl_apply_of_the_examples_gets_all_their_certificates_ready_and_valid(cluster: Cluster) -> None:
+    """examples/ as the README tells users to run them: a SelfSigned root, a CA ClusterIssuer, leaves, an
+    intermediate CA Issuer; every Certificate passes the default validators."""
+    import pathlib
+    import time
+
+    examples = pathlib.Path(__file__).resolve().parents[2] / "examples"
+    started = time.monotonic()
+    cluster.kubectl("apply", "-f", str(examples))
+    cluster.kubectl("wait", "--for=condition=Ready", "certificate", "--all", "-A", "--timeout=60s")
+    print(f"examples Ready in {time.monotonic() - started:.1f}s")
+    root = cluster.secret_data("example-root-ca", "cert-manager")["tls.crt"]
+    certs = cluster.list("Certificate", "cert-manager") + cluster.list("Certificate", "demo")
+    assert len(certs) == 9, [c["metadata"]["name"] for c in certs]
+    for cert in certs:
+        meta = cert["metadata"]
+        secret = cluster.must_get("Secret", cert["spec"]["secretName"], meta["namespace"])
+        selfsigned = cert["spec"]["issuerRef"]["name"] == "selfsigned"
+        expect.validate(cert, secret, issuer_type="selfsigned" if selfsigned else "ca",
+                        root_pem=None if selfsigned else root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import time
 from typing import Any
 
 from cryptography import x509
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.controller import expect
-from tests.controller.conftest import Cluster
+from tests.controller.conftest import Cluster, condition
 
 
 def make_issuer_and_certificate(c: Cluster, ns: str, name: str, **spec: Any) -> dict[str, Any]:
@@ -180,3 +181,24 @@ def test_revision_history_limit_3_keeps_the_three_newest_requests(cluster: Clust
         return names if names == ["history-3", "history-4", "history-5"] else None
 
     cluster.wait_for("the three newest requests", three_newest, timeout=10)
+
+
+def test_two_certificates_sharing_a_secret_name_do_not_fight_over_it(cluster: Cluster, ns: str) -> None:
+    """cert-manager's rule: only the Secret's owner (annotated, else the oldest) issues; the other one is
+    not Ready and never writes the Secret, so there is no ping-pong."""
+    make_issuer_and_certificate(cluster, ns, "first")
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                        "metadata": {"name": "second", "namespace": ns},
+                        "spec": {"secretName": "first-tls", "dnsNames": ["second.example.com"],
+                                 "issuerRef": {"name": "selfsigned"}}})
+    second = cluster.wait_condition("Certificate", "second", ns, "Ready", "False", "IncorrectCertificate",
+                                    timeout=15)
+    assert 'Secret was issued for "first"' in (condition(second, "Ready") or {}).get("message", "")
+    secret = cluster.must_get("Secret", "first-tls", ns)
+    time.sleep(3.0)
+    again = cluster.must_get("Secret", "first-tls", ns)
+    assert again["metadata"]["resourceVersion"] == secret["metadata"]["resourceVersion"], "the Secret was rewritten"
+    assert again["metadata"]["annotations"]["cert-manager.io/certificate-name"] == "first"
+    first = cluster.wait_ready("first", ns)
+    assert first["status"]["revision"] == 1
+    assert not cluster.requests_of("second", ns)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -165,3 +167,40 @@ def test_two_replicas_one_writer_and_failover_within_the_lease(tmp_path: pathlib
         finally:
             a.kill()
             b.kill()
+
+
+def test_with_auto_approval_off_requests_wait_for_issuer_approve_and_deny_is_final(tmp_path: pathlib.Path) -> None:
+    with running_cluster(tmp_path) as c:
+        c.operator.stop()
+        c.operator = Operator(c.kubeconfig, tmp_path / "manual.log", "--disable-auto-approval",
+                              "--metrics-listen-address", "", "--health-listen-address", "")
+        c.operator.start()
+        c.operator.wait_started()
+        ns = fresh_name("approval")
+        selfsigned_setup(c, ns, ["held", "refused"])
+        for name in ("held", "refused"):
+            c.wait_for(f"{name}-1 waiting for approval", lambda n=name: next(
+                (e for e in c.list("Event", ns) if e["reason"] == "WaitingForApproval"
+                 and e["involvedObject"]["name"] == f"{n}-1"), None))
+        time.sleep(1.0)
+        assert (c.must_get("Certificate", "held", ns)["status"].get("revision") or 0) == 0, "nothing issued yet"
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "issuer", *args, "--kubeconfig", str(c.kubeconfig),
+                                   "-n", ns], capture_output=True, text=True, check=False, timeout=60)
+
+        approved = cli("approve", "held-1")
+        assert approved.returncode == 0, approved.stderr
+        assert approved.stdout.strip() == f"Approved CertificateRequest '{ns}/held-1'"
+        c.wait_ready("held", ns)
+        cr = c.must_get("CertificateRequest", "held-1", ns)
+        cond = {x["type"]: x for x in cr["status"]["conditions"]}
+        assert cond["Approved"]["reason"] == "KubectlCertManager"
+
+        denied = cli("deny", "refused-1", "--reason", "NotOurs", "--message", "no thanks")
+        assert denied.returncode == 0, denied.stderr
+        c.wait_condition("CertificateRequest", "refused-1", ns, "Ready", "False", reason="Denied")
+        # cert-manager copies the Denied condition's own reason onto Issuing=False
+        c.wait_condition("Certificate", "refused", ns, "Issuing", "False", reason="NotOurs")
+        again = cli("approve", "refused-1")
+        assert again.returncode == 1 and "denied" in again.stderr

@@ -5,6 +5,7 @@ test whose operator logged a traceback), and recovers on its own once the input 
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import pytest
@@ -122,3 +123,54 @@ def test_fixing_an_unlabelled_ca_secret_makes_the_issuer_ready_within_15_seconds
                       "tls.key": base64.b64encode(pki["root.key"]).decode()}
     cluster.api.replace(secret)
     cluster.wait_condition("Issuer", "ca", ns, "Ready", "True", "KeyPairVerified", timeout=15)
+
+
+SPEC_ERRORS = [
+    ("an email SAN in display-name form", {"emailAddresses": ["Alice <alice@example.com>"]},
+     "spec.emailAddresses[0]", {"emailAddresses": ["alice@example.com"]}),
+    ("a literal subject with an unknown attribute", {"literalSubject": "FOO=bar,CN=x"},
+     "spec.literalSubject", {"literalSubject": "CN=x,O=Example"}),
+]
+
+
+@pytest.mark.parametrize(("spec", "field", "fixed"), [s[1:] for s in SPEC_ERRORS],
+                         ids=[f"a Certificate with {s[0]} passes the CRD, is not Ready (BadConfig), then fixed issues"
+                              for s in SPEC_ERRORS])
+def test_a_certificate_the_webhook_would_refuse(cluster: Cluster, ns: str, spec: dict[str, Any], field: str,
+                                                fixed: dict[str, Any]) -> None:
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                        "metadata": {"name": "selfsigned", "namespace": ns}, "spec": {"selfSigned": {}}})
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                        "metadata": {"name": "odd", "namespace": ns},
+                        "spec": {"secretName": "odd-tls", "issuerRef": {"name": "selfsigned"}, **spec}})
+    cert = cluster.wait_condition("Certificate", "odd", ns, "Ready", "False", "BadConfig")
+    assert field in (condition(cert, "Ready") or {}).get("message", "")
+    warnings = cluster.wait_for("the BadConfig warning", lambda: [
+        e for e in events_of(cluster, ns, "odd") if e["reason"] == "BadConfig" and e["type"] == "Warning"])
+    assert field in warnings[0]["message"]
+    assert not cluster.requests_of("odd", ns) and cluster.get("Secret", "odd-tls", ns) is None
+
+    patch = {"spec": dict.fromkeys(spec) | fixed}
+    cluster.api.patch("certificates", "odd", ns, patch)
+    cert = cluster.wait_ready("odd", ns)
+    expect.validate(cert, cluster.must_get("Secret", "odd-tls", ns), issuer_type="selfsigned")
+
+
+def test_deleting_a_certificate_in_the_middle_of_its_issuance_leaves_nothing_behind(cluster: Cluster,
+                                                                                   ns: str) -> None:
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                        "metadata": {"name": "selfsigned", "namespace": ns}, "spec": {"selfSigned": {}}})
+    hold = cluster.server.add_fault(verb="patch", resource="certificaterequests/status", namespace=ns, status=500)
+    try:
+        cluster.api.create(certificate("gone", ns, "selfsigned"))
+        cluster.wait_for("the request", lambda: cluster.get("CertificateRequest", "gone-1", ns))
+        assert cluster.next_key_secrets(ns)
+        cluster.api.delete("certificates", "gone", ns)
+        cluster.wait_for("the request and the temporary key garbage-collected", lambda: not (
+            cluster.requests_of("gone", ns) or cluster.next_key_secrets(ns)), timeout=15)
+    finally:
+        cluster.server.faults.remove(hold)
+    time.sleep(2.0)  # nothing comes back
+    assert cluster.get("Certificate", "gone", ns) is None
+    assert not cluster.requests_of("gone", ns) and not cluster.next_key_secrets(ns)
+    assert cluster.get("Secret", "gone-tls", ns) is None

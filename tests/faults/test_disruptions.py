@@ -155,11 +155,12 @@ def test_watch_streams_dropped_or_expired_then_relisted(tmp_path: pathlib.Path, 
         ns = c.namespace()
         root = h.ca_issuer(c, ns)
         names = [f"d{i:02d}" for i in range(20)]
-        rule = c.server.faults.add(Fault(verb="watch", drop_after=2)) if mode == "dropped-watches" else None
-        issue_all(c, ns, names)
+        rule = c.server.faults.add(Fault(verb="watch", drop_after=3)) if mode == "dropped-watches" else None
         if mode == "410-gone":
-            time.sleep(1.0)
-            c.server.faults.add(Fault(verb="watch", drop_after=1, times=12))  # force re-watches: now too old
+            c.server.faults.add(Fault(verb="watch", drop_after=1, times=12))  # re-watches from an old version
+        c.server.refuse_connections(0.2)  # cut the streams the operator has open, so that the rules apply
+        time.sleep(0.5)
+        issue_all(c, ns, names)
         h.ready_at(c, ns, names, 1, timeout=40)
         bump(c, ns, names[:5], 2)
         h.ready_at(c, ns, names[:5], 2, timeout=40)

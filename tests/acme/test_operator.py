@@ -233,6 +233,14 @@ def validate(e: Env, cert: dict[str, Any]) -> x509.Certificate:
 
     rest = b"".join(x.public_bytes(serialization.Encoding.PEM) for x in chain[1:])
     tools.openssl_verify(leaf.public_bytes(serialization.Encoding.PEM), e.pebble.root, rest, purpose="sslserver")
+    # pkilint's RFC 5280 linter; Pebble's own habits are accepted: keyEncipherment on EC leaves, the first
+    # name copied into a CN that may exceed 64 characters, and the linter's refusal of every wildcard
+    allowed = {"pkix.invalid_domain_name_syntax"} if any(d.startswith("*.") for d in spec.get("dnsNames") or []) \
+        else set()
+    if algorithm == "ECDSA":
+        allowed.add("pkix.key_usage_value_prohibited_for_ec")
+    findings = set(tools.pkix_findings(data["tls.crt"])) - allowed
+    assert not findings or all(len(d) > 64 for d in spec.get("dnsNames") or []), findings
     return leaf
 
 

@@ -645,3 +645,21 @@ def test_acme_client_requests_are_counted_in_the_metrics(env: Env, ns: str) -> N
     for action in ("new_account", "new_order", "get_authorization", "accept_challenge", "finalize", "get_certificate"):
         assert counted.get(action, 0) > 0, f"no {action} requests counted: {counted}"
     assert "certmanager_http_acme_client_request_duration_seconds_count" in text
+
+
+def test_an_operator_killed_mid_challenge_carries_on_after_restart(env: Env, ns: str) -> None:
+    c = env.cluster
+    ref = make_issuer(env, ns)
+    domain = fresh("restart")
+    env.harness.hold(domain)
+    try:
+        c.api.create(certificate("restart", ns, {"dnsNames": [domain]}, ref))
+        c.wait_for("the self-check to be waiting", lambda: next(
+            (x for x in acme_list(c, "challenges", ns)
+             if "challenge propagation" in ((x.get("status") or {}).get("reason") or "")), None), timeout=30)
+        orders_before = [o["metadata"]["uid"] for o in acme_list(c, "orders", ns)]
+        c.operator.restart()  # SIGKILL, then a fresh process primed from the API server
+    finally:
+        env.harness.release(domain)
+    validate(env, wait_ready(env, "restart", ns))
+    assert [o["metadata"]["uid"] for o in acme_list(c, "orders", ns)] == orders_before, "a second Order was made"

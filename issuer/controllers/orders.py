@@ -11,7 +11,8 @@ what these functions return. Nothing here reads a clock, the network or the envi
 - `sign(cr, order, ...)`: what the request controller does next: create the Order (Pending
   `OrderCreated`), wait (Pending `OrderPending`), fail (`OrderFailed`), delete a valid Order whose
   certificate does not match the CSR, or Issued with the certificate only (ACME never sets `ca`).
-- `next_step(order, challenges)`: new-order, refresh, create Challenges, finalize, fetch the certificate,
+- `next_step(order, challenges)`: new-order, fetch the authorizations (when new-order's were not fetched),
+  refresh, create Challenges, finalize, fetch the certificate,
   delete the Challenges of a valid Order, or nothing (waiting is left to Challenge updates and requeues).
 """
 
@@ -48,6 +49,7 @@ ALL_FINAL_REFRESH = 5.0  # every Challenge final but the server still says pendi
 # Order controller actions
 NOTHING = "nothing"
 NEW_ORDER = "new-order"
+FETCH_AUTHORIZATIONS = "fetch-authorizations"
 REFRESH = "refresh"
 CREATE_CHALLENGES = "create-challenges"
 FINALIZE = "finalize"
@@ -214,6 +216,8 @@ def next_step(order: t.Order, challenges: Sequence[t.Challenge]) -> Step:
         return Step(NOTHING)
     if not status.url:
         return Step(NEW_ORDER)
+    if not status.authorizations:  # made on the server, but their details were not fetched yet
+        return Step(FETCH_AUTHORIZATIONS)
     if status.state == c.STATE_READY:
         return Step(FINALIZE)
     if status.state == c.STATE_PROCESSING:

@@ -236,12 +236,14 @@ class ACMEExtension:
         return client
 
     async def _write_status(self, resource: res.Resource, kind: str, obj: Mapping[str, Any],
-                            new: Mapping[str, Any], controller: str) -> dict[str, Any]:
+                            new: Mapping[str, Any], controller: str, queue_key: Any = None) -> dict[str, Any]:
+        """Replace the status (guarded by the resourceVersion); `queue_key`: the writer's own queue key, which
+        the write does not wake again (the object's (namespace, name) unless given)."""
         meta = obj["metadata"]
         patch = _status_patch(obj.get("status") or {}, new, meta["resourceVersion"])
         updated: dict[str, Any] = await self.runtime.client.patch_status(
             resource, meta["name"], patch, meta.get("namespace") or None)
-        self.runtime.store(kind, updated, writer=(controller, cache_mod.key_of(obj)))
+        self.runtime.store(kind, updated, writer=(controller, queue_key or cache_mod.key_of(obj)))
         return updated
 
     # -- Issuers --------------------------------------------------------------------------------------
@@ -254,8 +256,8 @@ class ACMEExtension:
         kind = issuer_.kind or c.ISSUER
         if status is not None:
             resource = res.CLUSTER_ISSUERS if kind == c.CLUSTER_ISSUER else res.ISSUERS
-            await self._write_status(resource, kind, obj, status.to_wire(), "issuers")
             ns, name = cache_mod.key_of(obj)
+            await self._write_status(resource, kind, obj, status.to_wire(), "issuers", (kind, ns, name))
             for cr_key in self.runtime.cache.referencing_issuer(cache_mod.CERTIFICATE_REQUEST, kind, ns, name):
                 self.runtime.requests.queue.add(cr_key)
         await self.runtime.record(obj, f"cert-manager-{kind.lower()}s", events)
@@ -437,6 +439,9 @@ class ACMEExtension:
                     requeue = fresh.retry_after or self.settings.poll_interval
                 elif status.state != c.STATE_PENDING:
                     requeue = None
+            elif step.action == orders.FETCH_AUTHORIZATIONS:
+                fresh = await client.get_order(status.url)
+                status = await self._with_authorizations(client, self._from_acme(status, fresh, now), fresh)
             elif step.action == orders.CREATE_CHALLENGES:
                 await self._create_challenges(client, iss, order, step.missing, events)
             elif step.action == orders.FINALIZE:
@@ -480,6 +485,21 @@ class ACMEExtension:
             with contextlib.suppress(duration_mod.DurationError):
                 not_after = now + duration_mod.parse(spec.duration)
         fresh = await client.new_order(identifiers=idents, not_after=not_after, profile=spec.profile)
+        status = self._from_acme(dataclasses.replace(order.status, url=fresh.url, finalize_url=fresh.finalize),
+                                 fresh, now)
+        try:
+            return await self._with_authorizations(client, status, fresh)
+        except errors.ACMEError:
+            # the order exists on the server now: keep its URL so the next attempt reuses it
+            if status != order.status:
+                obj = self.runtime.cache.get(cache_mod.ORDER, order.metadata.namespace, order.metadata.name)
+                if obj is not None:
+                    await self._write_status(res.ORDERS, cache_mod.ORDER, obj, status.to_wire(), "orders")
+            raise
+
+    async def _with_authorizations(self, client: acme_client.AsyncACMEClient, status: t.OrderStatus,
+                                   fresh: acme_client.Order) -> t.OrderStatus:
+        """The status with the order's authorizations as the server describes them now."""
         authzs = []
         for url in fresh.authorizations:
             authz = await client.get_authorization(url)
@@ -489,9 +509,7 @@ class ACMEExtension:
                 challenges=tuple(t.ACMEChallenge(url=ch.url, token=ch.token, type=ch.type)
                                  for ch in authz.challenges),
             ))
-        status = dataclasses.replace(order.status, url=fresh.url, finalize_url=fresh.finalize,
-                                     authorizations=tuple(authzs))
-        return self._from_acme(status, fresh, now)
+        return dataclasses.replace(status, authorizations=tuple(authzs))
 
     async def _create_challenges(self, client: acme_client.AsyncACMEClient, iss: t.Issuer, order: t.Order,
                                  missing: tuple[t.ACMEAuthorization, ...], events: list[tuple[str, str, str]]) -> None:

@@ -38,6 +38,7 @@ from issuer.api import defaults, validation
 from issuer.api import types as t
 from issuer.controllers import conditions, requestmanager
 from issuer.pki import keys, match
+from issuer.pki import secret as secret_mod
 
 REASON_INVALID_SPEC = "BadConfig"
 ANN_ISSUING_REASON = requestmanager.ANN_ISSUING_REASON
@@ -323,7 +324,18 @@ def _not_issuing(
     if current is not None and _cr_issued(current) and inp.secret is not None:
         template = cert.spec.secret_template.labels if cert.spec.secret_template else {}
         desired_labels = {c.LABEL_FAO: "true", **template}
-        drift = policies.post_issuance(inp, desired_labels, None, None, options.owner_reference)
+        leaf = match.parse_leaf(bytes(inp.secret.data.get(c.TLS_CERT_KEY) or b""))
+        # the certificate-detail annotations (common-name, alt-names, ...) as the Secret's leaf says they are
+        desired_annotations = (
+            secret_mod.secret_annotations(cert, current.spec.issuer_ref, leaf.value) if leaf.value is not None
+            else None
+        )
+        drift = policies.post_issuance(inp, desired_labels, desired_annotations, None, options.owner_reference)
+        if drift is None and inp.secret.labels.get(c.LABEL_FAO) != "true":
+            # cert-manager sees a removed base label through managedFields (the API server drops the removed
+            # field from its manager's set); check the label itself, whatever the server records
+            drift = policies.Violation(c.REASON_SECRET_MANAGED_METADATA_MISMATCH,
+                                       f"Secret is missing these labels: [{c.LABEL_FAO}]")
         if drift is not None:
             out.write_secret = WriteSecret(current, None)
 

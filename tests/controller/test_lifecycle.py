@@ -202,3 +202,57 @@ def test_two_certificates_sharing_a_secret_name_do_not_fight_over_it(cluster: Cl
     first = cluster.wait_ready("first", ns)
     assert first["status"]["revision"] == 1
     assert not cluster.requests_of("second", ns)
+
+
+def test_a_spec_change_that_needs_no_new_certificate_updates_observed_generation_and_renewal_time(
+    cluster: Cluster, ns: str
+) -> None:
+    """GitOps health checks (Argo CD, Flux) wait for Ready's observedGeneration to reach the generation."""
+    first = make_issuer_and_certificate(cluster, ns, "tuned")
+    patched = cluster.api.patch("certificates", "tuned", ns, {"spec": {"renewBefore": "720h"}})
+    assert patched["metadata"]["generation"] == first["metadata"]["generation"] + 1
+    cert = cluster.wait_ready("tuned", ns)  # waits for observedGeneration >= generation
+    assert (condition(cert, "Ready") or {})["observedGeneration"] == patched["metadata"]["generation"]
+    not_after = dt.datetime.fromisoformat(cert["status"]["notAfter"])
+    assert dt.datetime.fromisoformat(cert["status"]["renewalTime"]) == not_after - dt.timedelta(hours=720)
+    assert cert["status"]["revision"] == 1
+    assert [r["metadata"]["name"] for r in cluster.requests_of("tuned", ns)] == ["tuned-1"]
+
+
+def test_managed_secret_metadata_tampered_with_is_restored_without_a_new_revision(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "restored")
+    before = cluster.must_get("Secret", "restored-tls", ns)
+    cluster.api.patch("secrets", "restored-tls", ns, {"metadata": {
+        "annotations": {"cert-manager.io/alt-names": "evil.example.com"},
+        "labels": {"controller.cert-manager.io/fao": None}}})
+
+    def restored() -> dict[str, Any] | None:
+        secret = cluster.must_get("Secret", "restored-tls", ns)
+        meta = secret["metadata"]
+        ok = (meta.get("annotations") or {}).get("cert-manager.io/alt-names") == "restored.example.com" \
+            and (meta.get("labels") or {}).get("controller.cert-manager.io/fao") == "true"
+        return secret if ok else None
+
+    after = cluster.wait_for("the Secret's metadata restored", restored, timeout=15)
+    assert after["data"] == before["data"]
+    cert = cluster.wait_ready("restored", ns)
+    assert cert["status"]["revision"] == 1
+    expect.validate(cert, after, issuer_type="selfsigned")
+
+
+def test_additional_output_formats_added_later_are_written_without_a_new_revision(cluster: Cluster, ns: str) -> None:
+    make_issuer_and_certificate(cluster, ns, "formats")
+    before = cluster.secret_data("formats-tls", ns)
+    cluster.api.patch("certificates", "formats", ns,
+                      {"spec": {"additionalOutputFormats": [{"type": "DER"}, {"type": "CombinedPEM"}]}})
+    cluster.wait_for("key.der and tls-combined.pem", lambda: {"key.der", "tls-combined.pem"} <= set(
+        cluster.secret_data("formats-tls", ns)), timeout=15)
+    cert = cluster.wait_ready("formats", ns)
+    after = cluster.must_get("Secret", "formats-tls", ns)
+    assert cert["status"]["revision"] == 1
+    assert cluster.secret_data("formats-tls", ns)["tls.crt"] == before["tls.crt"]
+    expect.validate(cert, after, issuer_type="selfsigned")
+    # and removed again: the keys cert-manager applied go
+    cluster.api.patch("certificates", "formats", ns, {"spec": {"additionalOutputFormats": None}})
+    cluster.wait_for("key.der and tls-combined.pem removed", lambda: not {"key.der", "tls-combined.pem"} & set(
+        cluster.secret_data("formats-tls", ns)), timeout=15)

@@ -659,7 +659,14 @@ class ACMEExtension:
         ok, why, wait = await self._check(iss, ch, status, now)
         if not ok:
             return challenges.waiting(status, ch.spec.type, why), wait
-        await client.answer_challenge(ch.spec.url)
+        try:
+            await client.answer_challenge(ch.spec.url)
+        except errors.Terminal:
+            # accepted already (a restart between the accept and our status write)? then poll as usual
+            authz = await client.get_authorization(ch.spec.authorization_url)
+            mine = next((x for x in authz.challenges if x.url == ch.spec.url), None)
+            if authz.status == c.STATE_PENDING and (mine is None or mine.status == c.STATE_PENDING):
+                raise
         self._passes.pop(uid, None)
         self._propagated.pop(uid, None)
         return challenges.with_state(status, c.STATE_PROCESSING, ""), self.settings.poll_interval

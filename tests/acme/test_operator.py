@@ -663,3 +663,17 @@ def test_an_operator_killed_mid_challenge_carries_on_after_restart(env: Env, ns:
         env.harness.release(domain)
     validate(env, wait_ready(env, "restart", ns))
     assert [o["metadata"]["uid"] for o in acme_list(c, "orders", ns)] == orders_before, "a second Order was made"
+
+
+def test_enable_duration_feature_sends_the_requested_duration(env: Env, ns: str) -> None:
+    c = env.cluster
+    ref = make_issuer(env, ns, challenge="dns-01")
+    c.api.patch("issuers", ref["name"], ns, {"spec": {"acme": {"enableDurationFeature": True}}})
+    c.wait_for("the Issuer Ready for its new generation", lambda: (condition(
+        c.must_get("Issuer", ref["name"], ns), "Ready") or {}).get("observedGeneration") == 2, timeout=30)
+    c.api.create(certificate("short", ns, {"dnsNames": [fresh("short")], "duration": "2h"}, ref))
+    leaf = validate(env, wait_ready(env, "short", ns))
+    lifetime = leaf.not_valid_after_utc - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=2) - dt.timedelta(minutes=2) < lifetime <= dt.timedelta(hours=2), lifetime
+    [order] = acme_list(c, "orders", ns)
+    assert order["spec"]["duration"] in ("2h", "2h0m0s"), order["spec"]

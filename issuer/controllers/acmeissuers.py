@@ -37,6 +37,17 @@ def _host(url: str) -> str:
         return ""
 
 
+def server_url_problem(server: str) -> str:
+    """'' for a usable ACME directory URL, else cert-manager's `InvalidURL` message."""
+    try:
+        parts = urllib.parse.urlsplit(server)
+    except ValueError as err:
+        return f"Failed to parse ACME server URL {server!r}: {err}"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"Failed to parse ACME server URL {server!r}: an absolute http(s) URL is required"
+    return ""
+
+
 def can_skip(issuer: t.Issuer, key_hash: str) -> bool:
     """Ready with a registered account on the same server host, for the same e-mail and key."""
     acme = issuer.spec.acme

@@ -271,6 +271,9 @@ class ACMEExtension:
             accounts.check_server_url(acme.server)
         except errors.InvalidConfig as err:
             return base.Setup(False, c.REASON_INVALID_CONFIG, str(err)), None, None
+        bad_url = acmeissuers.server_url_problem(acme.server)
+        if bad_url:
+            return base.Setup(False, c.REASON_INVALID_URL, bad_url), None, None
         ref = acme.private_key_secret_ref or t.SecretKeySelector()
         if not ref.name:
             why = "spec.acme.privateKeySecretRef.name is required"

@@ -346,6 +346,16 @@ def test_reverification_is_skipped_only_when_nothing_changed(issuer: t.Issuer, k
     assert acmeissuers.can_skip(issuer, key_hash) is expected
 
 
+@pytest.mark.parametrize(
+    ("server", "ok"),
+    [("https://acme-v02.api.letsencrypt.org/directory", True), ("http://127.0.0.1:14000/dir", True),
+     ("acme.example.test/dir", False), ("ftp://acme.example.test/dir", False), ("https://", False)],
+    ids=["https URL", "http URL", "no scheme", "another scheme", "no host"],
+)
+def test_the_server_must_be_an_absolute_http_url(server: str, ok: bool) -> None:
+    assert (acmeissuers.server_url_problem(server) == "") is ok
+
+
 def test_dns01_solver_secrets_must_exist() -> None:
     solvers = (
         t.ACMESolver(http01=t.HTTP01(ingress=t.HTTP01Ingress())),

@@ -250,3 +250,22 @@ def test_31_should_allow_updating_an_existing_certificate_with_a_new_dns_name(
     assert [r["metadata"]["name"] for r in cluster.requests_of(name, ns)] == [f"{name}-2"]
     data = cluster.secret_data(name + "-tls", ns)
     assert base64.b64encode(data["tls.crt"])  # read back and decoded
+
+
+def test_a_ca_issuer_whose_secret_keeps_the_root_in_ca_crt_writes_that_root_as_ca_crt(cluster: Cluster,
+                                                                                        ns: str) -> None:
+    """tls.crt holds only the intermediate, ca.crt the root: the issued Secret's tls.crt is leaf + intermediate
+    and its ca.crt the root (cert-manager includes the issuer Secret's own ca.crt in the chain it orders)."""
+    pki = expect.ca_material()
+    body = expect.ca_secret("intermediate", ns, pki["intermediate.crt"], pki["intermediate.key"])
+    body["data"]["ca.crt"] = base64.b64encode(pki["root.crt"]).decode()
+    cluster.api.create(body)
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                        "metadata": {"name": "intermediate", "namespace": ns},
+                        "spec": {"ca": {"secretName": "intermediate"}}})
+    cluster.api.create(certificate("chained", ns, {"dnsNames": [sub()]}, {"name": "intermediate"}))
+    cert = cluster.wait_ready("chained", ns)
+    secret = cluster.must_get("Secret", "chained-tls", ns)
+    expect.validate(cert, secret, issuer_type="ca", root_pem=pki["root.crt"])
+    chain = expect.load_chain(cluster.secret_data("chained-tls", ns)["tls.crt"])
+    assert chain[1:] == expect.load_chain(pki["intermediate.crt"])

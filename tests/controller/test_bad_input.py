@@ -174,3 +174,25 @@ def test_deleting_a_certificate_in_the_middle_of_its_issuance_leaves_nothing_beh
     assert cluster.get("Certificate", "gone", ns) is None
     assert not cluster.requests_of("gone", ns) and not cluster.next_key_secrets(ns)
     assert cluster.get("Secret", "gone-tls", ns) is None
+
+
+def test_a_ca_cluster_issuer_reads_its_secret_from_the_cluster_resource_namespace_only(cluster: Cluster,
+                                                                                      ns: str) -> None:
+    """The Secret exists, but in the Certificate's namespace: a ClusterIssuer looks in cert-manager's."""
+    pki = expect.ca_material()
+    secret_name = f"misplaced-{ns}"
+    cluster.api.create(expect.ca_secret(secret_name, ns, pki["root.crt"], pki["root.key"]))
+    issuer = f"misplaced-{ns}"
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": issuer},
+                        "spec": {"ca": {"secretName": secret_name}}})
+    try:
+        obj = cluster.wait_condition("ClusterIssuer", issuer, None, "Ready", "False", "ErrGetKeyPair")
+        message = (condition(obj, "Ready") or {}).get("message", "")
+        assert f'secret "{secret_name}" not found in namespace "cert-manager"' in message, message
+        # moved where it belongs (with the fao label, so the operator sees it arrive): Ready
+        cluster.api.create(expect.ca_secret(secret_name, "cert-manager", pki["root.crt"], pki["root.key"],
+                                            labels=FAO))
+        cluster.wait_condition("ClusterIssuer", issuer, None, "Ready", "True", "KeyPairVerified", timeout=15)
+    finally:
+        cluster.api.delete("clusterissuers", issuer)
+        cluster.api.delete("secrets", secret_name, "cert-manager")

@@ -152,6 +152,25 @@ def test_killed_twice_at_random_moments_of_ten_issuances(restart_ns: tuple[Clust
         assert_completed_once(c, ns, name)
 
 
+def test_a_renewal_that_fell_due_while_the_operator_was_down_happens_right_after_it_starts(
+    restart_ns: tuple[Cluster, str], watched: Cluster
+) -> None:
+    c, ns = restart_ns
+    name = "due-while-down"
+    c.api.create(certificate(name, ns, duration="1h", renewBefore="59m54s"))
+    first = c.wait_ready(name, ns)
+    renewal = expect.dt.datetime.fromisoformat(first["status"]["renewalTime"])
+    c.operator.kill()
+    while expect.dt.datetime.now(expect.dt.UTC) < renewal + expect.dt.timedelta(seconds=1):
+        time.sleep(0.2)
+    assert c.must_get("Certificate", name, ns)["status"]["revision"] == 1  # nobody renewed it meanwhile
+    c.operator.restart()
+    started = time.monotonic()
+    assert_completed_once(c, ns, name, revision=2)
+    assert time.monotonic() - started < 5
+    c.api.delete("certificates", name, ns)
+
+
 def test_a_restart_over_200_valid_certificates_reissues_and_writes_nothing(dedicated_cluster: Cluster,
                                                                           watched: Cluster) -> None:
     c = dedicated_cluster

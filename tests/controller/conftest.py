@@ -45,6 +45,7 @@ CLUSTER_SCOPED = {"clusterissuers", "namespaces"}
 PLURALS = {
     "Certificate": "certificates", "CertificateRequest": "certificaterequests", "Issuer": "issuers",
     "ClusterIssuer": "clusterissuers", "Secret": "secrets", "Namespace": "namespaces", "Event": "events",
+    "Ingress": "ingresses",
 }
 
 
@@ -66,7 +67,8 @@ class Api:
         self.session.close()
 
     def path(self, plural: str, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
-        base = "/api/v1" if plural in CORE else f"/apis/{GROUP}/v1"
+        base = "/api/v1" if plural in CORE else "/apis/networking.k8s.io/v1" if plural == "ingresses" \
+            else f"/apis/{GROUP}/v1"
         ns = f"/namespaces/{namespace}" if namespace and plural not in CLUSTER_SCOPED else ""
         tail = f"/{name}" if name else ""
         return f"{self.url}{base}{ns}/{plural}{tail}{'/' + sub if sub else ''}"

@@ -52,6 +52,11 @@ def test_kubectl_wait_for_condition_ready_and_get_wide_shows_ready_secret_issuer
     # the default (narrow) view: READY, SECRET, AGE
     narrow = cluster.kubectl("get", "certificates", "-n", ns).stdout.splitlines()
     assert narrow[0].split() == ["NAME", "READY", "SECRET", "AGE"], narrow[0]
+    # the cert-manager category lists all its kinds
+    everything = cluster.kubectl("get", "cert-manager", "-n", ns).stdout
+    for line in ("certificate.cert-manager.io/web", "certificaterequest.cert-manager.io/web-1",
+                 "issuer.cert-manager.io/selfsigned"):
+        assert line in everything, everything
     # and the issuer's columns
     issuers = cluster.kubectl("get", "issuers", "-n", ns, "-o", "wide").stdout.splitlines()
     assert issuers[0].split()[:3] == ["NAME", "READY", "STATUS"], issuers[0]

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -256,3 +257,18 @@ def test_additional_output_formats_added_later_are_written_without_a_new_revisio
     cluster.api.patch("certificates", "formats", ns, {"spec": {"additionalOutputFormats": None}})
     cluster.wait_for("key.der and tls-combined.pem removed", lambda: not {"key.der", "tls-combined.pem"} & set(
         cluster.secret_data("formats-tls", ns)), timeout=15)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not implemented: the certificates controller never writes cert-manager's temporary certificate "
+    "(annotation cert-manager.io/issue-temporary-certificate, inventory §3); policies.temporary_certificate "
+    "and pki.sign have the pieces, issuer/controllers/certificates.py does not use them"))
+def test_a_temporary_certificate_is_written_while_the_request_is_pending(cluster: Cluster, ns: str) -> None:
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                        "metadata": {"name": "temp", "namespace": ns,
+                                     "annotations": {"cert-manager.io/issue-temporary-certificate": "true"}},
+                        "spec": {"secretName": "temp-tls", "dnsNames": ["temp.example.com"],
+                                 "issuerRef": {"name": "not-there-yet"}}})
+    cluster.wait_for("the temporary certificate", lambda: cluster.get("Secret", "temp-tls", ns), timeout=4)
+    leaf = leaf_of(cluster, "temp-tls", ns)
+    assert leaf.issuer.rfc4514_string() == "CN=cert-manager.local"

@@ -253,7 +253,14 @@ def _decide(s: Snapshot, now: _dt.datetime, options: Options) -> Outcome:
     next_requests = by_rev.get(next_rev, [])
     next_cr = next_requests[0] if len(next_requests) == 1 else None
     inp = policies.Input(cert, s.secret, current, next_cr, now, options.renewal_jitter)
-    status = _with_readiness(old, inp, gen, now)
+    # Once the Secret holds the next request's certificate (written, status not yet finished), judge
+    # readiness against that request: against the current one the new key would "differ", and Ready would
+    # flip False and back within one issuance, moving its lastTransitionTime on every renewal.
+    readiness_inp = inp
+    if (next_cr is not None and s.secret is not None and _cr_issued(next_cr)
+            and bytes(s.secret.data.get(c.TLS_CERT_KEY) or b"") == next_cr.status.certificate):
+        readiness_inp = dataclasses.replace(inp, current_request=next_cr, next_request=None)
+    status = _with_readiness(old, readiness_inp, gen, now)
     status = _with_missing_names(status, inp, gen, now)
 
     if len(s.sharing) > 1 and policies.secret_owner(s.sharing, s.secret) != cert.metadata.name:

@@ -46,6 +46,9 @@ def test_a_certificate_with_renew_before_59m55s_of_1h_renews_within_seconds_and_
     assert dt.datetime.fromisoformat(first["status"]["renewalTime"]) == not_before + dt.timedelta(seconds=5)
 
     second = cluster.wait_ready("renewing", ns, timeout=20, min_revision=2)
+    # Ready stayed True through the renewal: its lastTransitionTime did not move
+    assert (condition(second, "Ready") or {})["lastTransitionTime"] == \
+        (condition(first, "Ready") or {})["lastTransitionTime"]
     renewed_at = dt.datetime.now(dt.UTC)
     assert renewed_at - not_before < dt.timedelta(seconds=15), "renewal came late"
     leaf = leaf_of(cluster, "renewing-tls", ns)

@@ -10,6 +10,7 @@ import os
 import pathlib
 import random
 import time
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tests.faults.harness import FaultCluster
 SEED = int(os.environ.get("ISSUER_FAULT_SEED", "20261127"))
 
 
-def issue_all(c: FaultCluster, ns: str, names: list[str], **spec: object) -> None:
+def issue_all(c: FaultCluster, ns: str, names: list[str], **spec: Any) -> None:
     for name in names:
         c.api.create(h.certificate(name, ns, **spec))
 

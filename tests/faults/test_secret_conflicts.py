@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from tests.controller.conftest import Api, condition
 from tests.faults import harness as h
@@ -56,7 +56,7 @@ def test_two_certificates_on_one_secret_one_owner_proceeds_the_other_reports(sha
 def foreign_pair() -> tuple[bytes, bytes]:
     """A self-signed key pair another writer would put in the Secret."""
     key = h.other_key()
-    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(key, h.hashes.SHA256())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).sign(key, hashes.SHA256())
     pem = h.sign_csr(csr.public_bytes(serialization.Encoding.PEM), h.signer_ca(), dns=["intruder.example.com"])
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())

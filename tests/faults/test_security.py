@@ -17,7 +17,7 @@ import pathlib
 import string
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -80,7 +80,8 @@ def padded(pem: bytes, size: int) -> bytes:
     return pem + filler
 
 
-CASES = {
+Make = Callable[[dict[str, bytes]], tuple[bytes, bytes]]
+CASES: dict[str, tuple[Make, list[str]]] = {
     # (tls.crt, tls.key) -> words the Ready=False message must carry
     "chain over 95,000 bytes": (lambda p: (padded(p["intermediate.crt"], 95_000), p["intermediate.key"]),
                                 ["95000"]),
@@ -232,7 +233,7 @@ def test_a_cluster_issuer_and_a_second_revision(sec: FaultCluster) -> None:
     ns = c.namespace()
     c.api.create({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": f"self-{ns}"},
                   "spec": {"selfSigned": {}}})
-    c.wait_ready(f"self-{ns}", None, kind="ClusterIssuer")
+    c.wait_ready(f"self-{ns}", "", kind="ClusterIssuer")
     c.api.create(h.certificate("web", ns, {"name": f"self-{ns}", "kind": "ClusterIssuer"}))
     c.wait_ready("web", ns)
     c.api.patch("certificates", "web", ns, {"spec": {"dnsNames": ["web.example.com", "www.example.com"]}})

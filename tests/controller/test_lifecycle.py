@@ -127,6 +127,17 @@ def test_changing_only_secret_template_labels_relabels_the_secret_without_a_new_
     assert [r["metadata"]["name"] for r in cluster.requests_of("relabelled", ns)] == ["relabelled-1"]
     expect.validate(cert, after, issuer_type="selfsigned")
 
+    # a template label removed from the spec goes from the Secret (it was cert-manager's); the foreign one stays
+    cluster.api.patch("certificates", "relabelled", ns, {"spec": {"secretTemplate": {"labels": {"tier": None}}}})
+
+    def tier_gone() -> dict[str, Any] | None:
+        secret = cluster.must_get("Secret", "relabelled-tls", ns)
+        return secret if "tier" not in (secret["metadata"].get("labels") or {}) else None
+
+    final = cluster.wait_for("the tier label removed", tier_gone, timeout=15)
+    assert final["metadata"]["labels"]["team"] == "b" and final["metadata"]["labels"]["foreign"] == "yes"
+    assert cluster.wait_ready("relabelled", ns)["status"]["revision"] == 1
+
 
 def test_renewal_with_rotation_policy_never_keeps_the_private_key(cluster: Cluster, ns: str) -> None:
     make_issuer_and_certificate(cluster, ns, "kept", duration="1h", renewBefore="59m57s",

@@ -88,6 +88,10 @@ def test_kubectl_describe_certificate_shows_issuing_generated_requested_issued_e
     for want in expected:
         assert any(s[:3] == want[:3] and s[3].startswith(want[3]) for s in seen), (want, seen)
     assert not [s for s in seen if s[0] != "Normal"], seen
+    # each exactly once
+    api_events = [e for e in cluster.list("Event", ns) if e["involvedObject"]["name"] == "described"]
+    assert len(api_events) == 4 and all(e.get("count", 1) == 1 for e in api_events), \
+        [(e["reason"], e.get("count"), e["message"]) for e in api_events]
 
     # the CertificateRequest's own events: approved by cert-manager.io, then issued by the SelfSigned issuer
     cr_text = cluster.kubectl("describe", "certificaterequest", "described-1", "-n", ns).stdout

@@ -24,6 +24,9 @@ def decide(
     if new == old:
         return None, []
     events: list[tuple[str, str, str]] = []
-    if ready is None or ready.reason != setup.reason or ready.message != setup.message:
-        events.append(("Normal" if setup.ready else "Warning", setup.reason, setup.message or setup.reason))
+    # cert-manager's SelfSigned setup sets Ready (IsReady, no message) without an Event; the CA issuer's
+    # KeyPairVerified / ErrGetKeyPair / ErrInvalidKeyPair come with a message and an Event
+    changed = ready is None or ready.reason != setup.reason or ready.message != setup.message
+    if changed and setup.message:
+        events.append(("Normal" if setup.ready else "Warning", setup.reason, setup.message))
     return new, events

@@ -25,6 +25,7 @@ from issuer.api import defaults, types
 from issuer.api import duration as _duration
 from issuer.pki import keys, memo
 from issuer.pki import names as pki_names
+from issuer.pki.errors import MAX_CHAIN_PEM_SIZE
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -95,6 +96,8 @@ def parse_certificates(data: bytes) -> Parsed[tuple[x509.Certificate, ...]]:
     malformed certificate is reported here rather than later."""
     if not isinstance(data, bytes | bytearray) or b"-----BEGIN CERTIFICATE-----" not in data:
         return Parsed(None, "error decoding certificate PEM block")
+    if len(data) > MAX_CHAIN_PEM_SIZE:  # refused before parsing, as cert-manager does (an issuer's answer)
+        return Parsed(None, f"certificate chain is {len(data)} bytes, larger than the maximum {MAX_CHAIN_PEM_SIZE} B")
     try:
         certs = tuple(x509.load_pem_x509_certificates(bytes(data)))
         for cert in certs:

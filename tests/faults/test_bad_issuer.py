@@ -1,8 +1,8 @@
 """(h) An external issuer (group example.com, played by the test) returns bad certificates: expired, for
-another key, or lacking a requested name. Each ends as a failed issuance with the back-off (2s, 4s, 8s, 8s
-here), never two CertificateRequests for one revision, at most one request per back-off period, and
-recovers once the issuer behaves. (m) A certificate expires while its renewals keep failing: Ready=False
-Expired at notAfter, not at the next back-off."""
+another key, lacking a requested name, or a chain over cert-manager's 95,000 B cap. Each ends as a failed
+issuance with the back-off (2s, 4s, 8s, 8s here), never two CertificateRequests for one revision, at most
+one request per back-off period, and recovers once the issuer behaves. (m) A certificate expires while its
+renewals keep failing: Ready=False Expired at notAfter, not at the next back-off."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def bad_answer(mode: dict[str, str], ca: Any) -> Any:
             return "issue", h.sign_csr(csr, ca, public_key=h.other_key().public_key())
         if kind == "wrong-names":
             return "issue", h.sign_csr(csr, ca, dns=["somewhere-else.example.com"])
+        if kind == "oversized":  # valid, but over cert-manager's 95,000 B chain cap: refused before parsing
+            pem = h.sign_csr(csr, ca)
+            return "issue", pem * (95_000 // len(pem) + 1)
         return "issue", h.sign_csr(csr, ca)
     return answer
 
@@ -49,7 +52,7 @@ def assert_spacing(seen: list[h.Seen]) -> None:
         assert gap >= wanted - 1.2, f"request {i + 2} came {gap:.2f}s after the previous one; back-off {wanted}s"
 
 
-KINDS = ["expired", "key-mismatch", "wrong-names"]
+KINDS = ["expired", "key-mismatch", "wrong-names", "oversized"]
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,8 @@ def bad_issuer_run(c: FaultCluster, kind: str) -> None:
             assert status["revision"] == len(seen)
             assert "lacks requested names: [spec.dnsNames]" in issuing["message"]
         else:
+            if kind == "oversized":
+                assert "larger than the maximum 95000 B" in issuing["message"], issuing
             assert ready["reason"] == "DoesNotExist"
             assert not status.get("revision")
             assert made == {(name, 1): len(seen)}  # one revision, retried: one request per back-off period

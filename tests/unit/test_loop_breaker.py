@@ -330,3 +330,15 @@ def test_a_secret_that_does_not_hold_the_next_request_is_not_adopted() -> None:
     snap = certificates.Snapshot(certificate({}), secret(key(2), other), (cr,))
     out = certificates.decide(snap, NOW, OPTIONS)
     assert out.status is not None and not out.status.revision
+
+
+# -- an issuer's answer over cert-manager's chain cap ----------------------------------------------------------
+def test_a_returned_chain_over_95000_bytes_is_refused_before_parsing() -> None:
+    pem = leaf(key(1), SPEC["dnsNames"])
+    huge = pem * (95_000 // len(pem) + 1)  # every block a valid certificate: only the size is wrong
+    snap = issuing_snapshot(huge, key(1), secret_holds_it=False)
+    out = certificates.decide(snap, NOW, OPTIONS)
+    assert out.status is not None and out.write_secret is None
+    issuing = cond(out.status, "Issuing")
+    assert issuing is not None and (issuing.status, issuing.reason) == ("False", "InvalidCertificate")
+    assert f"certificate chain is {len(huge)} bytes, larger than the maximum 95000 B" in issuing.message

@@ -196,3 +196,25 @@ def test_a_ca_cluster_issuer_reads_its_secret_from_the_cluster_resource_namespac
     finally:
         cluster.api.delete("clusterissuers", issuer)
         cluster.api.delete("secrets", secret_name, "cert-manager")
+
+
+def test_a_rotated_unlabelled_ca_secret_signs_the_next_certificate_at_once(cluster: Cluster, ns: str) -> None:
+    """The CA Secret carries no fao label (as cert-manager's docs create it): the operator does not watch it,
+    but reads it when signing, so a rotated CA signs the very next request."""
+    pki = expect.ca_material()
+    cluster.api.create(expect.ca_secret("ca", ns, pki["root.crt"], pki["root.key"]))
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                        "metadata": {"name": "ca", "namespace": ns}, "spec": {"ca": {"secretName": "ca"}}})
+    cluster.api.create(certificate("before", ns, "ca"))
+    cert = cluster.wait_ready("before", ns)
+    expect.validate(cert, cluster.must_get("Secret", "before-tls", ns), issuer_type="ca", root_pem=pki["root.crt"])
+
+    other, other_key = expect.make_ca("issuer tests rotated root CA")
+    secret = cluster.must_get("Secret", "ca", ns)
+    secret["data"] = {"tls.crt": base64.b64encode(expect._pem(other)).decode(),
+                      "tls.key": base64.b64encode(expect._key_pem(other_key)).decode()}
+    cluster.api.replace(secret)
+    cluster.api.create(certificate("after", ns, "ca"))
+    cert = cluster.wait_ready("after", ns)
+    expect.validate(cert, cluster.must_get("Secret", "after-tls", ns), issuer_type="ca",
+                    root_pem=expect._pem(other))

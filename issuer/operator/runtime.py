@@ -503,6 +503,8 @@ class Runtime:
     async def _certificate_rounds(self, ns: str, name: str, decided: list[t.CertificateStatus]) -> float | None:
         outcome: certificates.Outcome | None = None
         pending: t.CertificateStatus | None = None  # decided but not yet written
+        unwatched: dict[str, Any] | None = None
+        looked = False  # the live read of an unwatched Secret happens once per reconcile, not per round
         for _ in range(MAX_STEPS):
             obj = self.cache.get(cache_mod.CERTIFICATE, ns, name)
             if obj is None:
@@ -514,7 +516,8 @@ class Runtime:
                 return None
             if pending is not None:
                 cert = dataclasses.replace(cert, status=pending)
-            unwatched = await self._unwatched_secret(cert)
+            if not looked:
+                unwatched, looked = await self._unwatched_secret(cert), True
             outcome = certificates.decide(self._certificate_snapshot(cert, unwatched), self.clock(),
                                           self._cert_options)
             if outcome.status is not None:

@@ -52,6 +52,7 @@ REPAIR_LOOP_PREFIX = "The Secret needs re-issuing again right after it was repai
 MISSING_NAMES_PREFIX = "Issuer returned a certificate that lacks requested names: "
 SHARED_SECRET_RECHECK = _dt.timedelta(minutes=3)
 ISSUED_MESSAGE = "The certificate has been successfully issued"
+TEMPORARY_MESSAGE = "Issued temporary certificate"
 FAILED_PREFIX = "The certificate request has failed to complete and will be retried: "
 NORMAL, WARNING = "Normal", "Warning"
 
@@ -136,6 +137,13 @@ class WriteSecret:
     key_secret_name: str | None
 
 
+@dataclasses.dataclass(frozen=True)
+class WriteTemporary:
+    """Write cert-manager's temporary certificate (a throwaway CA `cert-manager.local`) for the next key."""
+
+    key_secret_name: str
+
+
 @dataclasses.dataclass
 class Outcome:
     status: t.CertificateStatus | None = None  # the whole new status, when it changed
@@ -143,6 +151,7 @@ class Outcome:
     create_request: CreateRequest | None = None
     delete: list[Delete] = dataclasses.field(default_factory=list)
     write_secret: WriteSecret | None = None
+    write_temporary: WriteTemporary | None = None
     events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # (type, reason, message)
     requeue_after: _dt.timedelta | None = None
 
@@ -150,6 +159,7 @@ class Outcome:
     def writes(self) -> bool:
         return bool(
             self.status is not None or self.create_key or self.create_request or self.delete or self.write_secret
+            or self.write_temporary
         )
 
 
@@ -461,6 +471,14 @@ def _issuing(
     if failure is not None:
         reason, message = failure
         return _fail(out, old, status, cert, reason, FAILED_PREFIX + message, now, options)
+    if (
+        cert.metadata.annotations.get(c.ANN_ISSUE_TEMPORARY_CERTIFICATE) == "true"
+        and policies.temporary_certificate_needed(inp) is not None
+    ):
+        # cert-manager's temporary certificate: while the request is pending and the Secret is unusable,
+        # a throwaway cert for the next key keeps an Ingress controller serving something.
+        out.write_temporary = WriteTemporary(key.name)
+        out.events.append((NORMAL, c.COND_ISSUING, TEMPORARY_MESSAGE))
     return _finish(out, old, status)  # pending: the request's own events bring us back
 
 

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from issuer.api import constants as c
+from issuer.api import defaults
 from issuer.api import types as t
+from issuer.controllers import requestmanager
 from issuer.pki import chain, keys, secret
 from issuer.pki.errors import MAX_CHAIN_PEM_SIZE
 from issuer.signers import base
@@ -80,20 +82,35 @@ def secret_body(
         "annotations": secret.secret_annotations(cert, request_issuer_ref, leaf),
     }
     if owner_reference and cert.metadata.uid:
-        metadata["ownerReferences"] = [
-            {
-                "apiVersion": c.API_VERSION,
-                "kind": c.CERTIFICATE,
-                "name": cert.metadata.name,
-                "uid": cert.metadata.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
+        metadata["ownerReferences"] = [requestmanager.owner_reference(cert)]
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": metadata,
         "type": existing_type or c.SECRET_TYPE_TLS,
+        "data": {k: base64.b64encode(v).decode("ascii") for k, v in data.items()},
+    }
+
+
+def temporary_secret_body(
+    cert: t.Certificate, chain_pem: bytes, key: keys.PrivateKey, *, owner_reference: bool = False
+) -> dict[str, Any]:
+    """The Secret holding cert-manager's temporary certificate: tls.crt and tls.key only, the fao label,
+    and of the annotations only `cert-manager.io/certificate-name` (inventory §3)."""
+    encoding = defaults.private_key(cert.spec).encoding
+    metadata: dict[str, Any] = {
+        "name": cert.spec.secret_name,
+        "namespace": cert.metadata.namespace,
+        "labels": secret.secret_labels(cert.spec),
+        "annotations": {c.ANN_CERTIFICATE_NAME: cert.metadata.name},
+    }
+    if owner_reference and cert.metadata.uid:
+        metadata["ownerReferences"] = [requestmanager.owner_reference(cert)]
+    data = {c.TLS_CERT_KEY: chain_pem, c.TLS_PRIVATE_KEY_KEY: keys.encode(key, encoding)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": c.SECRET_TYPE_TLS,
         "data": {k: base64.b64encode(v).decode("ascii") for k, v in data.items()},
     }

@@ -32,7 +32,7 @@ from issuer.kube.client import Client
 from issuer.operator import cache as cache_mod
 from issuer.operator.queue import Controller, RetryLater
 from issuer.pki import csr as csr_mod
-from issuer.pki import keys
+from issuer.pki import keys, sign
 from issuer.pki.errors import PKIError
 from issuer.signers import base, dispatch
 
@@ -584,6 +584,8 @@ class Runtime:
             await self._create_request(cert, out.create_request)
         if out.write_secret is not None:
             await self._write_secret(cert, out.write_secret)
+        if out.write_temporary is not None:
+            await self._write_temporary(cert, out.write_temporary)
         await self.record(obj, certificates.event_component, out.events)
 
     async def _write_certificate_status(self, ns: str, name: str, status: t.CertificateStatus) -> None:
@@ -677,6 +679,16 @@ class Runtime:
             cert, request.spec.issuer_ref, request.status.certificate, request.status.ca, key, passwords,
             existing_type=(existing or {}).get("type"), owner_reference=self.options.owner_reference,
         )
+        written = await self.client.apply(res.SECRETS, body, ns, field_manager=issuing.FIELD_MANAGER, force=True)
+        self.store(cache_mod.SECRET, written, writer=("certificates", (ns, cert.metadata.name)))
+
+
+    async def _write_temporary(self, cert: t.Certificate, step: certificates.WriteTemporary) -> None:
+        ns = cert.metadata.namespace
+        key_data = await self.secret_data(ns, step.key_secret_name) or {}
+        key = keys.load(key_data.get(c.TLS_PRIVATE_KEY_KEY, b""))
+        chain_pem = await asyncio.to_thread(sign.temporary_certificate, cert.spec, key, self.clock())
+        body = issuing.temporary_secret_body(cert, chain_pem, key, owner_reference=self.options.owner_reference)
         written = await self.client.apply(res.SECRETS, body, ns, field_manager=issuing.FIELD_MANAGER, force=True)
         self.store(cache_mod.SECRET, written, writer=("certificates", (ns, cert.metadata.name)))
 

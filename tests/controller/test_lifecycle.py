@@ -8,7 +8,6 @@ import datetime as dt
 import time
 from typing import Any
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -273,10 +272,6 @@ def test_additional_output_formats_added_later_are_written_without_a_new_revisio
         cluster.secret_data("formats-tls", ns)), timeout=15)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not implemented: the certificates controller never writes cert-manager's temporary certificate "
-    "(annotation cert-manager.io/issue-temporary-certificate, inventory §3); policies.temporary_certificate "
-    "and pki.sign have the pieces, issuer/controllers/certificates.py does not use them"))
 def test_a_temporary_certificate_is_written_while_the_request_is_pending(cluster: Cluster, ns: str) -> None:
     cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
                         "metadata": {"name": "temp", "namespace": ns,
@@ -286,3 +281,18 @@ def test_a_temporary_certificate_is_written_while_the_request_is_pending(cluster
     cluster.wait_for("the temporary certificate", lambda: cluster.get("Secret", "temp-tls", ns), timeout=4)
     leaf = leaf_of(cluster, "temp-tls", ns)
     assert leaf.issuer.rfc4514_string() == "CN=cert-manager.local"
+    secret = cluster.must_get("Secret", "temp-tls", ns)
+    assert secret["type"] == "kubernetes.io/tls"
+    assert secret["metadata"]["annotations"] == {"cert-manager.io/certificate-name": "temp"}
+    data = cluster.secret_data("temp-tls", ns)
+    temp_key = serialization.load_pem_private_key(data["tls.key"], None)
+    assert temp_key.public_key().public_numbers() == leaf.public_key().public_numbers()  # type: ignore[union-attr]
+    cert = cluster.must_get("Certificate", "temp", ns)
+    assert condition(cert, "Issuing")["status"] == "True"  # type: ignore[index]
+    # The issuer turns up: the real certificate replaces the temporary one, for the same (next) key.
+    cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
+                        "metadata": {"name": "not-there-yet", "namespace": ns}, "spec": {"selfSigned": {}}})
+    cluster.wait_ready("temp", ns)
+    final = leaf_of(cluster, "temp-tls", ns)
+    assert final.issuer.rfc4514_string() != "CN=cert-manager.local"
+    assert final.public_key().public_numbers() == leaf.public_key().public_numbers()  # type: ignore[union-attr]

@@ -81,7 +81,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     self_check_address: tuple[str, int] | None = None
     if args.acme_http01_self_check_address:
         host, _, port = args.acme_http01_self_check_address.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not (port.isascii() and port.isdigit()):
             print("error: --acme-http01-self-check-address must be HOST:PORT", file=sys.stderr)
             return EXIT_USAGE
         self_check_address = (host.strip("[]"), int(port))

@@ -62,7 +62,7 @@ def key_of(obj: Mapping[str, Any]) -> Key:
 
 def _rv(obj: Mapping[str, Any]) -> int | None:
     raw = (obj.get("metadata") or {}).get("resourceVersion")
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
 
 
 class Cache:

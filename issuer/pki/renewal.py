@@ -226,7 +226,7 @@ _BOUNDS: tuple[tuple[int, int, dict[str, int]], ...] = (
 def _parse_int(text: str, names: dict[str, int]) -> int:
     if text.lower() in names:
         return names[text.lower()]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() also accepts "²", which int() refuses
         raise CronError(f"failed to parse int from {text}")
     return int(text)
 
@@ -252,7 +252,7 @@ def _parse_field(field: str, low: int, high: int, names: dict[str, int]) -> tupl
             end = _parse_int(low_high[1], names) if len(low_high) == 2 else start
         step = 1
         if len(range_and_step) == 2:
-            if not range_and_step[1].isdigit():
+            if not (range_and_step[1].isascii() and range_and_step[1].isdigit()):
                 raise CronError(f"failed to parse int from {range_and_step[1]}")
             step = int(range_and_step[1])
             if len(low_high) == 1 and not part_star:

@@ -144,7 +144,7 @@ def _parse_pointer(pointer: Any) -> list[str]:
 def _list_index(token: str, length: int, pointer: str, *, allow_end: bool) -> int:
     if token == "-" and allow_end:
         return length
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+    if not (token.isascii() and token.isdigit()) or (len(token) > 1 and token[0] == "0"):
         raise _unprocessable(f"unable to access invalid index: {token}: invalid index referenced: {pointer}")
     index = int(token)
     limit = length if allow_end else length - 1
@@ -179,7 +179,7 @@ def _get(doc: JSON, parts: list[str], pointer: str, op: str) -> JSON:
     token = parts[-1]
     if isinstance(parent, dict):
         return parent.get(token, _ABSENT)
-    if token == "-" or not token.isdigit() or int(token) >= len(parent):
+    if token == "-" or not (token.isascii() and token.isdigit()) or int(token) >= len(parent):
         return _ABSENT
     return parent[int(token)]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
@@ -99,10 +100,14 @@ def parse_certificates(data: bytes) -> Parsed[tuple[x509.Certificate, ...]]:
     if len(data) > MAX_CHAIN_PEM_SIZE:  # refused before parsing, as cert-manager does (an issuer's answer)
         return Parsed(None, f"certificate chain is {len(data)} bytes, larger than the maximum {MAX_CHAIN_PEM_SIZE} B")
     try:
-        certs = tuple(x509.load_pem_x509_certificates(bytes(data)))
-        for cert in certs:
-            _ = (cert.subject, cert.issuer, cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc)
-            cert.public_key()
+        with warnings.catch_warnings():
+            # cryptography warns about a CN longer than 64 characters (ACME CAs copy long names into it);
+            # such a certificate is still valid for us, and a warning must not reach the operator's log
+            warnings.simplefilter("ignore")
+            certs = tuple(x509.load_pem_x509_certificates(bytes(data)))
+            for cert in certs:
+                _ = (cert.subject, cert.issuer, cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc)
+                cert.public_key()
     except _PARSE_ERRORS as exc:
         return Parsed(None, f"error parsing TLS certificate: {_reason(exc)}")
     if not certs:

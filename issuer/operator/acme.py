@@ -41,6 +41,7 @@ from issuer.controllers import acmeissuers, challenges, orders
 from issuer.kube import errors as kerr
 from issuer.kube import resources as res
 from issuer.operator import cache as cache_mod
+from issuer.operator import runtime as runtime_mod
 from issuer.operator.queue import Controller, RetryLater
 from issuer.signers import base, dispatch
 
@@ -84,14 +85,6 @@ def _owner_key(obj: Mapping[str, Any], kind: str) -> tuple[str, str] | None:
         if isinstance(ref, dict) and ref.get("kind") == kind and ref.get("controller"):
             return meta.get("namespace") or "", str(ref.get("name") or "")
     return None
-
-
-def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
-    status: dict[str, Any] = dict(new)
-    for key in old:
-        if key not in status:
-            status[key] = None
-    return {"metadata": {"resourceVersion": resource_version}, "status": status}
 
 
 class ACMEExtension:
@@ -240,7 +233,7 @@ class ACMEExtension:
         """Replace the status (guarded by the resourceVersion); `queue_key`: the writer's own queue key, which
         the write does not wake again (the object's (namespace, name) unless given)."""
         meta = obj["metadata"]
-        patch = _status_patch(obj.get("status") or {}, new, meta["resourceVersion"])
+        patch = runtime_mod.status_patch(obj.get("status") or {}, new, meta["resourceVersion"])
         updated: dict[str, Any] = await self.runtime.client.patch_status(
             resource, meta["name"], patch, meta.get("namespace") or None)
         self.runtime.store(kind, updated, writer=(controller, queue_key or cache_mod.key_of(obj)))

@@ -109,7 +109,7 @@ def _decode(data: Mapping[str, Any] | None) -> dict[str, bytes]:
     return out
 
 
-def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
+def status_patch(old: Mapping[str, Any], new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
     """A merge patch replacing the status with `new` (keys gone from it are nulled), guarded by the RV."""
     status: dict[str, Any] = dict(new)
     for key in old:
@@ -356,7 +356,7 @@ class Runtime:
         status, events = issuers.decide(issuer, setup, now)
         if status is not None:
             was_ready = cond.is_true(issuer.status.conditions, c.COND_READY)
-            patch = _status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
+            patch = status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
             updated = await self.client.patch_status(KIND_RESOURCES[kind], name, patch, ns or None)
             self.store(kind, updated, writer=("issuers", key))
             if setup.ready != was_ready or setup.ready:
@@ -412,7 +412,7 @@ class Runtime:
                 status, more = certificaterequests.record(status, outcome, now)
                 events.extend(more)
         if status != cr.status:
-            patch = _status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
+            patch = status_patch(obj.get("status") or {}, status.to_wire(), obj["metadata"]["resourceVersion"])
             updated = await self.client.patch_status(res.CERTIFICATE_REQUESTS, name, patch, ns)
             self.store(cache_mod.CERTIFICATE_REQUEST, updated, writer=("certificaterequests", key))
         kind_of_issuer = dispatch.issuer_type(issuer) if issuer is not None else ""
@@ -595,7 +595,7 @@ class Runtime:
         wire = status.to_wire()
         if wire == (fresh.get("status") or {}):
             return
-        patch = _status_patch(fresh.get("status") or {}, wire, fresh["metadata"]["resourceVersion"])
+        patch = status_patch(fresh.get("status") or {}, wire, fresh["metadata"]["resourceVersion"])
         updated = await self.client.patch_status(res.CERTIFICATES, name, patch, ns)
         self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", (ns, name)))
 

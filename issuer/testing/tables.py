@@ -10,39 +10,8 @@ import datetime
 import time
 from typing import Any
 
+from issuer.testing.jsonpath import human_duration
 from issuer.testing.resources import AGE, NAME, Column, Obj, Resource
-
-
-def human_duration(seconds: float) -> str:
-    """kube's `duration.HumanDuration` (apimachinery), as kubectl prints ages."""
-    secs = int(seconds)
-    if secs < -1:
-        return "<invalid>"
-    if secs < 0:
-        return "0s"
-    if secs < 60 * 2:
-        return f"{secs}s"
-    minutes = secs // 60
-    if minutes < 10:
-        rem = secs % 60
-        return f"{minutes}m" if rem == 0 else f"{minutes}m{rem}s"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rem = minutes % 60
-        return f"{hours}h" if rem == 0 else f"{hours}h{rem}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rem = hours % 24
-        return f"{hours // 24}d" if rem == 0 else f"{hours // 24}d{rem}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
-    return f"{hours // 24 // 365}y"
 
 
 def age(stamp: Any, now: float | None = None) -> Any:

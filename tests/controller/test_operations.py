@@ -204,3 +204,27 @@ def test_with_auto_approval_off_requests_wait_for_issuer_approve_and_deny_is_fin
         c.wait_condition("Certificate", "refused", ns, "Issuing", "False", reason="NotOurs")
         again = cli("approve", "refused-1")
         assert again.returncode == 1 and "denied" in again.stderr
+
+
+def test_namespaced_mode_serves_one_namespace_only(tmp_path: pathlib.Path) -> None:
+    with running_cluster(tmp_path) as c:
+        mine, other = fresh_name("mine"), fresh_name("other")
+        c.operator.stop()
+        c.operator = Operator(c.kubeconfig, tmp_path / "namespaced.log", "--namespace", mine,
+                              "--metrics-listen-address", "", "--health-listen-address", "")
+        c.ensure_namespace(mine)
+        since = time.time()  # the cluster-wide operator of running_cluster() ran before this one
+        c.operator.start()
+        c.operator.wait_started()
+        selfsigned_setup(c, other, ["theirs"])
+        selfsigned_setup(c, mine, ["ours"])
+        c.wait_ready("ours", mine)
+        time.sleep(2.0)
+        theirs = c.must_get("Certificate", "theirs", other)
+        assert not (theirs.get("status") or {}).get("conditions"), "a Certificate outside the namespace is untouched"
+        assert c.get("Secret", "theirs-tls", other) is None
+        assert not c.list("CertificateRequest", other)
+        watched = {(r.path, r.query, r.user_agent) for r in c.server.request_log.since(since)
+                   if r.user_agent.startswith(("issuer/", "kopf/"))
+                   and r.method == "GET" and "/namespaces/" not in r.path and "/certificates" in r.path}
+        assert not watched, f"cluster-wide reads of Certificates in namespaced mode: {watched}"

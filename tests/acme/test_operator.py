@@ -677,3 +677,36 @@ def test_enable_duration_feature_sends_the_requested_duration(env: Env, ns: str)
     assert dt.timedelta(hours=2) - dt.timedelta(minutes=2) < lifetime <= dt.timedelta(hours=2), lifetime
     [order] = acme_list(c, "orders", ns)
     assert order["spec"]["duration"] in ("2h", "2h0m0s"), order["spec"]
+
+
+def test_an_ingress_with_http01_edit_in_place_is_solved_through_that_ingress(env: Env, ns: str) -> None:
+    """ingress-shim + ACME: `acme.cert-manager.io/http01-edit-in-place: "true"` on the Ingress makes its
+    Certificate (and so its request and Order) name the Ingress, and the challenge path goes into it."""
+    c = env.cluster
+    domain = fresh("shim")
+    ref = make_issuer(env, ns)  # the solver is a plain `ingress: {}`: only the annotation sends it in place
+    rule = {"host": domain, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "shop", "port": {"number": 80}}}}]}}
+    ingresses = f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
+    env.harness.hold(domain)
+    try:
+        c.api._do("POST", ingresses, json={
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "shop", "namespace": ns, "annotations": {
+                "cert-manager.io/issuer": ref["name"], "acme.cert-manager.io/http01-edit-in-place": "true"}},
+            "spec": {"rules": [rule], "tls": [{"hosts": [domain], "secretName": "shop-tls"}]}})
+        cert = c.wait_for("the Certificate from ingress-shim", lambda: c.get("Certificate", "shop-tls", ns))
+        annotations = cert["metadata"].get("annotations") or {}
+        assert annotations.get("acme.cert-manager.io/http01-override-ingress-name") == "shop"
+
+        def edited() -> list[dict[str, Any]] | None:
+            ing = c.api._do("GET", f"{ingresses}/shop")
+            paths: list[dict[str, Any]] = ing["spec"]["rules"][0]["http"]["paths"]
+            return paths if any(p["path"].startswith("/.well-known/acme-challenge/") for p in paths) else None
+
+        c.wait_for("the challenge path in Ingress shop", edited, timeout=30)
+        assert [i["metadata"]["name"] for i in core_list(
+            c, "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", ns)] == ["shop"], "no solver Ingress made"
+    finally:
+        env.harness.release(domain)
+    validate(env, wait_ready(env, "shop-tls", ns))

@@ -55,6 +55,7 @@ ISSUER_NOT_READY_RECHECK = 2.0
 TERMINAL_ISSUER_RECHECK = 60.0
 SCHEDULER_PERIOD = 1.0  # cert-manager's challenge scheduler runs every second
 MANAGED_BY = "cert-manager"
+ACCOUNT_DOES_NOT_EXIST = "accountDoesNotExist"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +111,7 @@ class ACMEExtension:
         self._propagated: dict[str, float] = {}  # Challenge uid -> monotonic time the DNS check first passed
         self._last_present_error: dict[str, str] = {}
         self._order_seen: dict[tuple[str, str], tuple[str, bool, bool]] = {}  # what the owning request last saw
+        self._lost_accounts: set[str] = set()  # account URLs the server said do not exist (accountDoesNotExist)
 
     @property
     def image(self) -> str:
@@ -215,7 +217,7 @@ class ACMEExtension:
         """A registered account's client for a Ready issuer, else None (look again shortly)."""
         status = iss.status.acme
         ready = any(x.type == c.COND_READY and x.status == c.TRUE for x in iss.status.conditions)
-        if not ready or status is None or not status.uri:
+        if not ready or status is None or not status.uri or status.uri in self._lost_accounts:
             return None
         try:
             found = await self._account_key(iss)
@@ -227,6 +229,17 @@ class ACMEExtension:
         if not client.sync.account_uri:
             client.sync.account_uri = status.uri
         return client
+
+    def _account_gone(self, iss: t.Issuer, client: acme_client.AsyncACMEClient, err: errors.ACMEError) -> RetryLater:
+        """The server forgot the account (a CA reset, a deactivated account): register again through the Issuer
+        and retry the Order/Challenge step once that is done, instead of failing it with a stale account."""
+        lost = {client.sync.account_uri, iss.status.acme.uri if iss.status.acme is not None else ""} - {""}
+        self._lost_accounts |= lost
+        client.sync.account_uri = ""
+        log.warning("ACME account %s is gone (%s): registering %s %s/%s again", ", ".join(sorted(lost)), err,
+                    iss.kind or c.ISSUER, iss.metadata.namespace, iss.metadata.name)
+        self.runtime.issuers.queue.add((iss.kind or c.ISSUER, iss.metadata.namespace or "", iss.metadata.name))
+        return RetryLater(ISSUER_NOT_READY_RECHECK, str(err))
 
     async def _write_status(self, resource: res.Resource, kind: str, obj: Mapping[str, Any],
                             new: Mapping[str, Any], controller: str, queue_key: Any = None) -> dict[str, Any]:
@@ -296,7 +309,10 @@ class ACMEExtension:
             client = self._client(acme, key, key_hash)
         except errors.InvalidConfig as err:
             return base.Setup(False, c.REASON_INVALID_CONFIG, str(err)), None, None
-        if acmeissuers.can_skip(iss, key_hash):
+        lost = iss.status.acme is not None and iss.status.acme.uri in self._lost_accounts
+        if lost:
+            client.sync.account_uri = ""
+        elif acmeissuers.can_skip(iss, key_hash):
             if not client.sync.account_uri and iss.status.acme is not None:
                 client.sync.account_uri = iss.status.acme.uri
             return registered, None, None
@@ -457,6 +473,8 @@ class ACMEExtension:
             log.info("Order %s/%s: %s (retrying in %.1fs)", ns, name, err, err.delay)
             raise RetryLater(err.delay, str(err)) from None
         except errors.ACMEError as err:
+            if isinstance(err, errors.Terminal) and err.code == ACCOUNT_DOES_NOT_EXIST:
+                raise self._account_gone(iss, client, err) from None
             what = {orders.NEW_ORDER: "create", orders.FINALIZE: "finalize"}.get(step.action, "update")
             status = orders.errored(status, f"Failed to {what} Order: {err}", now)
         if status != order.status:
@@ -593,6 +611,8 @@ class ACMEExtension:
         except errors.Retryable as err:
             raise RetryLater(err.delay, str(err)) from None
         except errors.ACMEError as err:
+            if isinstance(err, errors.Terminal) and err.code == ACCOUNT_DOES_NOT_EXIST:
+                raise self._account_gone(iss, client, err) from None
             state = c.STATE_EXPIRED if isinstance(err, errors.Terminal) and err.code == "malformed" else c.STATE_ERRORED
             status = challenges.failed(status, state, str(err))
             events.append(challenges.failed_event(str(err)))

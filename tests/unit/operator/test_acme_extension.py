@@ -13,6 +13,7 @@ import pytest
 from issuer.acme import client as acme_client
 from issuer.acme import errors
 from issuer.api import constants as c
+from issuer.api import types as t
 from issuer.operator import acme as acme_ext
 from issuer.operator import cache as cache_mod
 from issuer.operator.queue import RetryLater
@@ -40,6 +41,8 @@ class FakeRuntime:
         self.acme_metrics = None
         self.events: list[tuple[str, str, str]] = []
         self.requests = type("Q", (), {"queue": type("W", (), {"add": lambda self, key: None})()})()
+        self.issuers = type("Q", (), {"queue": type("W", (), {"add": lambda self, key: self.added.append(key),
+                                                             "added": []})()})()
 
     def clock(self) -> _dt.datetime:
         return NOW
@@ -60,6 +63,7 @@ class FakeACME:
     def __init__(self, **answers: list[Any]) -> None:
         self.answers = answers
         self.calls: list[str] = []
+        self.sync = type("Sync", (), {"account_uri": "https://acme.test/acct/1"})()
 
     def _next(self, verb: str) -> Any:
         self.calls.append(verb)
@@ -83,9 +87,12 @@ class FakeACME:
 
 def _issuer() -> dict[str, Any]:
     return {"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
-            "metadata": {"name": "le", "namespace": NS, "resourceVersion": "1"},
+            "metadata": {"name": "le", "namespace": NS, "resourceVersion": "1", "generation": 1},
             "spec": {"acme": {"server": "https://acme.test/dir", "privateKeySecretRef": {"name": "k"},
-                              "solvers": [{"http01": {"ingress": {}}}]}}}
+                              "solvers": [{"http01": {"ingress": {}}}]}},
+            "status": {"acme": {"uri": "https://acme.test/acct/1"},
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "ACMEAccountRegistered",
+                                       "observedGeneration": 1}]}}
 
 
 def _order(**status: Any) -> dict[str, Any]:
@@ -202,3 +209,27 @@ async def test_an_accept_refused_because_it_was_accepted_before_a_restart_goes_o
     assert await ext._reconcile_challenge((NS, "ch")) == ext.settings.poll_interval
     [(_, patch)] = runtime.client.status_patches
     assert patch["status"]["state"] == c.STATE_PROCESSING
+
+
+async def test_an_account_the_server_forgot_is_registered_again_and_the_order_waits_for_it() -> None:
+    """A CA reset (a restarted Pebble) loses the account: the Order is not failed with the stale account, the
+    Issuer is queued to register again, and no client is handed out for the lost account meanwhile."""
+    gone = errors.Terminal("urn:ietf:params:acme:error:accountDoesNotExist", "Account not found", status=400,
+                           message="new order: accountDoesNotExist: Account not found")
+    fake = FakeACME(new_order=[gone])
+    ext, runtime = _setup(fake, (cache_mod.ORDER, _order()))
+
+    async def account_key(_issuer: Any) -> tuple[Any, str]:
+        return object(), "hash"
+
+    ext._account_key = account_key  # type: ignore[method-assign,assignment]
+    ext._client = lambda *_args: fake  # type: ignore[method-assign,assignment]
+    issuer = t.parse_issuer(_issuer())
+    assert await acme_ext.ACMEExtension._client_for(ext, issuer) is not None  # the account in use
+    with pytest.raises(RetryLater) as raised:
+        await ext._reconcile_order((NS, "o"))
+    assert raised.value.delay == acme_ext.ISSUER_NOT_READY_RECHECK
+    assert runtime.client.status_patches == []
+    assert runtime.issuers.queue.added == [("Issuer", NS, "le")]
+    assert fake.sync.account_uri == ""
+    assert await acme_ext.ACMEExtension._client_for(ext, issuer) is None

@@ -188,6 +188,7 @@ class Pebble:
     proc: subprocess.Popen[bytes]
     folder: pathlib.Path
     env: dict[str, str]
+    dns_server: str = ""
 
     @property
     def root(self) -> bytes:
@@ -271,7 +272,7 @@ def start_pebble(
     validity_seconds: int | None = None,
     http_port: int | None = None,
 ) -> Pebble:
-    pebble = require("pebble")
+    require("pebble")
     folder.mkdir(parents=True, exist_ok=True)
     ca_pem = make_wfe_cert(folder)
     acme_port, mgmt_port = free_port(), free_port()
@@ -292,8 +293,23 @@ def start_pebble(
         config["certificateValidityPeriod"] = validity_seconds
     (folder / "pebble-config.json").write_text(json.dumps({"pebble": config}))
     full_env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", **(env or {})}
+    return _launch(folder, dns_server, full_env, ca_pem, acme_port, mgmt_port, http_port)
+
+
+def restart_pebble(old: Pebble) -> Pebble:
+    """Stop `old` and start a new Pebble in its folder: the same ports, WFE certificate and environment (a
+    client's caBundle keeps working), but new roots and intermediates and no memory of accounts or orders."""
+    old.stop()
+    acme_port = int(old.directory_url.split(":")[2].split("/")[0])
+    mgmt_port = int(old.management_url.rsplit(":", 1)[1])
+    return _launch(old.folder, old.dns_server, old.env, old.ca_bundle, acme_port, mgmt_port, old.http_port)
+
+
+def _launch(folder: pathlib.Path, dns_server: str, full_env: dict[str, str], ca_pem: bytes, acme_port: int,
+            mgmt_port: int, http_port: int) -> Pebble:
+    pebble = require("pebble")
     log = folder / "pebble.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [pebble, "-config", "pebble-config.json", "-dnsserver", dns_server],
             stdout=out,
@@ -323,4 +339,5 @@ def start_pebble(
     except OSError:
         _stop(proc)
         raise
-    return Pebble(directory_url, management_url, http_port, ca_pem, roots, intermediates, proc, folder, full_env)
+    return Pebble(directory_url, management_url, http_port, ca_pem, roots, intermediates, proc, folder, full_env,
+                  dns_server)

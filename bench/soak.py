@@ -61,7 +61,10 @@ async def soak(args: argparse.Namespace) -> None:
                 await ci.setup(client)
                 operator = subprocess.Popen(
                     [sys.executable, "-m", "issuer", "run", "--kubeconfig", str(kubeconfig),
-                     "--metrics-listen-address", f"127.0.0.1:{metrics_port}", "--health-listen-address", ""],
+                     "--metrics-listen-address", f"127.0.0.1:{metrics_port}", "--health-listen-address", "",
+                     # Secrets go with their Certificates, so the live set stays the same size and any
+                     # growth of the operator's memory is its own (cert-manager keeps them by default)
+                     "--enable-certificate-owner-ref"],
                     stdout=log, stderr=subprocess.STDOUT,
                 )
                 await ci.wait_issuer_ready(client)

@@ -91,10 +91,19 @@ class Cache:
         return True
 
     def delete(self, kind: str, obj: Mapping[str, Any]) -> Obj | None:
+        """Forget the object. A deletion naming another uid than the cached object's is a late event of an
+        earlier object of the same name (kopf runs each object's events on its own, so a request replacing a
+        failed one of the same name can be cached before the old one's DELETED arrives): the newer stays."""
         key = key_of(obj)
-        old = self._objects[kind].pop(key, None)
-        if old is not None:
-            self._unindex(kind, key, old)
+        store = self._objects[kind]
+        old = store.get(key)
+        if old is None:
+            return None
+        uid = (obj.get("metadata") or {}).get("uid")
+        if uid and uid != (old.get("metadata") or {}).get("uid"):
+            return None
+        del store[key]
+        self._unindex(kind, key, old)
         return old
 
     # -- reads ----------------------------------------------------------------------------------------

@@ -506,6 +506,23 @@ def _encode_fields(paths: set[_Path]) -> dict[str, Any]:
     return tree
 
 
+def _key_owner_references(tree: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:
+    """Record `metadata.ownerReferences` as kube does, one `k:{"uid":...}` entry per reference (it is a map
+    list keyed by uid), so that a client can tell which owner references it manages (cert-manager's
+    SecretOwnerRefMismatch check reads exactly that). The list stays one field for apply's removals."""
+    meta = tree.get("f:metadata")
+    refs = (applied.get("metadata") or {}).get("ownerReferences") if isinstance(applied.get("metadata"), dict) else None
+    if not isinstance(meta, dict) or "f:ownerReferences" not in meta or not isinstance(refs, list):
+        return tree
+    keyed: dict[str, Any] = {}
+    for ref in refs:
+        if isinstance(ref, dict) and isinstance(ref.get("uid"), str):
+            fields: dict[str, Any] = {f"f:{k}": {} for k in ref if isinstance(k, str)}
+            keyed[f'k:{{"uid":"{ref["uid"]}"}}'] = {".": {}, **fields}
+    meta["f:ownerReferences"] = keyed
+    return tree
+
+
 def _decode_fields(tree: Any, prefix: _Path = ()) -> set[_Path]:
     out: set[_Path] = set()
     if not isinstance(tree, dict):
@@ -590,7 +607,7 @@ def apply_patch(
     if now is not None:
         entry_out["time"] = now
     entry_out["fieldsType"] = "FieldsV1"
-    entry_out["fieldsV1"] = _encode_fields(current)
+    entry_out["fieldsV1"] = _key_owner_references(_encode_fields(current), clean)
     result_meta = result.setdefault("metadata", {})
     result_meta["managedFields"] = [*kept, entry_out]
     return result

@@ -499,3 +499,15 @@ def test_apply_with_a_non_object_body_is_400() -> None:
     with pytest.raises(PatchError) as info:
         patch.apply_patch(None, ["x"], manager="m")
     assert info.value.code == 400
+
+
+def test_apply_records_owner_references_keyed_by_uid_as_kube_does() -> None:
+    applied = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "ownerReferences": [
+        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "name": "c", "uid": "u-1", "controller": True}]}}
+    out = patch.apply_patch(None, applied, manager="m")
+    fields = out["metadata"]["managedFields"][0]["fieldsV1"]["f:metadata"]["f:ownerReferences"]
+    assert list(fields) == ['k:{"uid":"u-1"}']
+    assert {".", "f:uid", "f:controller", "f:kind"} <= set(fields['k:{"uid":"u-1"}'])
+    # applying again without the reference removes it (the list is still one field for apply's removals)
+    again = patch.apply_patch(out, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}, manager="m")
+    assert "ownerReferences" not in again["metadata"]

@@ -432,3 +432,5 @@ def assert_no_kopf_traces(c: Cluster, namespace: str | None = None) -> int:
 def assert_no_traceback(c: Cluster, offset: int) -> None:
     text = c.operator.log_since(offset)
     assert "Traceback" not in text, f"the operator logged a traceback:\n{text[-6000:]}"
+    # a reconcile that never settles (writing every round) is a loop, even when it ends Ready
+    assert "still changing after" not in text, f"a reconcile did not settle:\n{text[-6000:]}"

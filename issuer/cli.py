@@ -61,6 +61,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     options = Options(
         ingress_shim=shim,
         renewal_jitter=args.renewal_jitter / 100,
+        ca_friendly_backoff=args.backoff_schedule == "ca-friendly",
         namespace=args.namespace,
         cluster_resource_namespace=args.cluster_resource_namespace,
         owner_reference=args.enable_certificate_owner_ref,
@@ -189,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrent-workers", type=int, default=5, help="workers per controller (default: 5)")
     run.add_argument("--backoff-min", default="1h", help="first delay after a failed issuance (default: 1h)")
     run.add_argument("--backoff-max", default="32h", help="longest delay after failed issuances (default: 32h)")
+    run.add_argument("--backoff-schedule", choices=["exponential", "ca-friendly"], default="exponential",
+                     help="exponential: --backoff-min doubling to --backoff-max (cert-manager); ca-friendly: 5m, 15m, "
+                          "30m, then never more than one new request an hour")
     run.add_argument("--renewal-jitter", type=float, default=0.0, metavar="PERCENT",
                      help="renew up to PERCENT of a certificate's lifetime earlier, the same for each certificate "
                           "across restarts, so that certificates issued together do not renew together (default 0)")

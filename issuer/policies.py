@@ -683,12 +683,29 @@ def certificate_owner_reference(cert: types.Certificate) -> types.OwnerReference
 # Trigger helpers: back-off, Issuing, owner of a shared secretName
 
 
+# `--backoff-schedule ca-friendly`: retry sooner than cert-manager at first (a transient problem need not
+# cost an hour), yet from the fourth failure on never more than one new request (ACME order) an hour.
+CA_FRIENDLY_FIRST = (_dt.timedelta(minutes=5), _dt.timedelta(minutes=15), _dt.timedelta(minutes=30))
+_HOUR = _dt.timedelta(hours=1)
+
+
 def backoff_delay(
     failed_attempts: int | None,
     minimum: _dt.timedelta = c.DEFAULT_BACKOFF_MIN,
     maximum: _dt.timedelta = c.DEFAULT_BACKOFF_MAX,
+    *,
+    ca_friendly: bool = False,
 ) -> _dt.timedelta:
-    """minimum * 2^(attempts-1), capped at maximum; None or <= 0 attempts -> minimum (1h, 2h, 4h ... 32h)."""
+    """minimum * 2^(attempts-1), capped at maximum; None or <= 0 attempts -> minimum (1h, 2h, 4h ... 32h).
+
+    With `ca_friendly`: 5 min, 15 min, 30 min for the first three failures, then 1h doubling (never under
+    an hour), capped at max(maximum, 1h)."""
+    if ca_friendly:
+        n = failed_attempts if failed_attempts is not None and failed_attempts > 0 else 1
+        if n <= len(CA_FRIENDLY_FIRST):
+            return min(CA_FRIENDLY_FIRST[n - 1], max(maximum, _HOUR))
+        hours: _dt.timedelta = _HOUR * 2 ** min(n - len(CA_FRIENDLY_FIRST) - 1, 32)
+        return min(hours, max(maximum, _HOUR))
     if failed_attempts is None or failed_attempts <= 0:
         return min(minimum, maximum)
     delay_us = (minimum // _dt.timedelta(microseconds=1)) << min(failed_attempts - 1, 256)
@@ -711,6 +728,8 @@ def next_issuance_allowed_at(
     next_request_matches_spec: bool,
     minimum: _dt.timedelta = c.DEFAULT_BACKOFF_MIN,
     maximum: _dt.timedelta = c.DEFAULT_BACKOFF_MAX,
+    *,
+    ca_friendly: bool = False,
 ) -> _dt.datetime | None:
     """When a failed issuance may be retried: lastFailureTime + `backoff_delay`, or None when no back-off
     applies (no lastFailureTime, or the spec changed since the failing request). The trigger re-queues the
@@ -718,7 +737,7 @@ def next_issuance_allowed_at(
     failed_at = parse_time(status.last_failure_time)
     if failed_at is None or not next_request_matches_spec:
         return None
-    return failed_at + backoff_delay(status.failed_issuance_attempts, minimum, maximum)
+    return failed_at + backoff_delay(status.failed_issuance_attempts, minimum, maximum, ca_friendly=ca_friendly)
 
 
 def is_issuing(cert: types.Certificate) -> bool:

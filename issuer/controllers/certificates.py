@@ -104,6 +104,7 @@ class Options:
     backoff_min: _dt.timedelta = c.DEFAULT_BACKOFF_MIN
     backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
     renewal_jitter: float = 0.0  # fraction of the lifetime; see policies.renewal_time
+    ca_friendly_backoff: bool = False  # `--backoff-schedule ca-friendly`; see policies.backoff_delay
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,6 +315,7 @@ def _not_issuing(
             policies.next_request_matches_spec(cert, inp.next_request),
             options.backoff_min,
             options.backoff_max,
+            ca_friendly=options.ca_friendly_backoff,
         )
         if allowed is not None and now < allowed:
             out.requeue_after = allowed - now
@@ -504,7 +506,9 @@ def _fail(
         failed_issuance_attempts=attempts,
     )
     out.events.append((WARNING, reason, text))
-    out.requeue_after = policies.backoff_delay(attempts, options.backoff_min, options.backoff_max)
+    out.requeue_after = policies.backoff_delay(
+        attempts, options.backoff_min, options.backoff_max, ca_friendly=options.ca_friendly_backoff
+    )
     return _finish(out, old, status)
 
 

@@ -84,6 +84,7 @@ class Options:
     backoff_max: _dt.timedelta = c.DEFAULT_BACKOFF_MAX
     ingress_shim: ingress_shim.Options = dataclasses.field(default_factory=ingress_shim.Options)
     renewal_jitter: float = 0.0  # fraction of a certificate's lifetime
+    ca_friendly_backoff: bool = False
 
 
 def utcnow() -> _dt.datetime:
@@ -134,7 +135,7 @@ class Runtime:
         self.started = asyncio.Event()
         self._cert_options = certificates.Options(
             owner_reference=options.owner_reference, backoff_min=options.backoff_min, backoff_max=options.backoff_max,
-            renewal_jitter=options.renewal_jitter,
+            renewal_jitter=options.renewal_jitter, ca_friendly_backoff=options.ca_friendly_backoff,
         )
         self._background: set[asyncio.Task[Any]] = set()
         self._unreachable: set[tuple[str, Any]] = set()  # (controller, key) that failed on a transport error

@@ -1044,3 +1044,20 @@ def test_a_renewal_window_error_makes_the_certificate_not_ready(keys: Keys) -> N
     )
     times = policies.status_times(make_input(keys, renewal=windows))
     assert times.renewal_time == NOW + 60 * DAY - H
+
+
+@pytest.mark.parametrize(
+    ("attempts", "expected"),
+    [
+        pytest.param(None, dt.timedelta(minutes=5), id="ca-friendly: no attempts yet waits 5 minutes"),
+        pytest.param(1, dt.timedelta(minutes=5), id="ca-friendly: the first failure waits 5 minutes"),
+        pytest.param(2, dt.timedelta(minutes=15), id="ca-friendly: the second waits 15 minutes"),
+        pytest.param(3, dt.timedelta(minutes=30), id="ca-friendly: the third waits 30 minutes"),
+        pytest.param(4, dt.timedelta(hours=1), id="ca-friendly: from the fourth on never under an hour"),
+        pytest.param(5, dt.timedelta(hours=2), id="ca-friendly: then doubling"),
+        pytest.param(50, dt.timedelta(hours=32), id="ca-friendly: capped at the maximum"),
+    ],
+)
+def test_ca_friendly_backoff_schedule(attempts: int | None, expected: dt.timedelta) -> None:
+    assert policies.backoff_delay(attempts, ca_friendly=True) == expected
+    assert all(policies.backoff_delay(n, ca_friendly=True) >= dt.timedelta(hours=1) for n in range(4, 80))

@@ -27,6 +27,7 @@ from typing import Any
 from issuer.testing import errors, schema
 from issuer.testing import patch as patches
 from issuer.testing.errors import APIError, FieldCause
+from issuer.testing.patch import go_json_type
 from issuer.testing.resources import Obj, Registry, Resource, StoreKey
 from issuer.testing.store import Entry, Key, Store, dumps
 
@@ -79,7 +80,7 @@ def _meta(res: Resource, obj: Obj) -> dict[str, Any]:
     if md is None:
         md = obj["metadata"] = {}
     if not isinstance(md, dict):
-        raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(md)} into Go struct field "
+        raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(md)} into Go struct field "
                                         "Object.metadata of type v1.ObjectMeta")
     return md
 
@@ -286,7 +287,7 @@ class Engine:
     def create(self, res: Resource, namespace: str | None, body: Any, *, dry_run: bool = False,
                field_validation: str = "Warn") -> tuple[Obj, list[str]]:
         if not isinstance(body, dict):
-            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(body)} into Go value of type "
                                             "map[string]interface {}")
         self._check_kind(res, body)
         obj = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), **body}
@@ -363,7 +364,7 @@ class Engine:
                subresource: str | None = None, dry_run: bool = False,
                field_validation: str = "Warn") -> tuple[Obj, list[str]]:
         if not isinstance(body, dict):
-            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(body)} into Go value of type "
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(body)} into Go value of type "
                                             "map[string]interface {}")
         self._check_kind(res, body)
         md = _meta(res, body)
@@ -647,7 +648,7 @@ class Engine:
         """Type checks of ObjectMeta (400 like a decoding error), ownerReference rules (422); unknown
         metadata fields are dropped and returned."""
         def bad(field: str, value: Any, go_type: str) -> APIError:
-            return errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+            return errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(value)} into Go struct field "
                                              f"ObjectMeta.metadata.{field} of type {go_type}")
 
         for field in _META_STRINGS:
@@ -720,7 +721,7 @@ class Engine:
         elif res.store_key == ("coordination.k8s.io", "leases"):
             spec = obj.get("spec")
             if spec is not None and not isinstance(spec, dict):
-                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(spec)} into Go struct field "
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(spec)} into Go struct field "
                                                 "Lease.spec of type v1.LeaseSpec")
             if isinstance(spec, dict):
                 for field in ("acquireTime", "renewTime"):
@@ -731,7 +732,7 @@ class Engine:
             if spec is None:
                 spec = obj["spec"] = {}
             if not isinstance(spec, dict):
-                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(spec)} into Go struct field "
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(spec)} into Go struct field "
                                                 "Namespace.spec of type v1.NamespaceSpec")
             if old is None:
                 spec.setdefault("finalizers", ["kubernetes"])
@@ -793,12 +794,12 @@ class Engine:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(data)} into Go struct field "
+            raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(data)} into Go struct field "
                                             "Secret.data of type map[string][]uint8")
         size = 0
         for value in data.values():
             if not isinstance(value, str):
-                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct "
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(value)} into Go struct "
                                                 "field Secret.data of type []uint8")
             offset = _b64_error(value)
             if offset is not None:
@@ -812,7 +813,7 @@ class Engine:
             data = dict(data)
             for key, value in string_data.items():
                 if not isinstance(value, str):
-                    raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct "
+                    raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(value)} into Go struct "
                                                     "field Secret.stringData of type string")
                 raw = value.encode()
                 data[key] = base64.b64encode(raw).decode()
@@ -852,7 +853,7 @@ class Engine:
             if values is None:
                 continue
             if not isinstance(values, dict):
-                raise errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(values)} into Go struct "
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(values)} into Go struct "
                                                 f"field ConfigMap.{field}")
             for key in values:
                 if not _CONFIG_KEY.fullmatch(key):
@@ -908,7 +909,7 @@ class Engine:
     def _crd_types(self, res: Resource, spec: dict[str, Any]) -> None:
         """Decoding-level type checks of a CRD spec (400, as a Go decoder would fail)."""
         def bad(field: str, value: Any, go_type: str) -> APIError:
-            return errors.cannot_handle(res, f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+            return errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(value)} into Go struct field "
                                              f"{field} of type {go_type}")
 
         def check(value: Any, field: str, kind: type, go_type: str) -> None:
@@ -1396,20 +1397,6 @@ def _label_causes(labels: dict[str, Any]) -> list[FieldCause]:
         elif value and not _QUALIFIED.fullmatch(value):
             causes.append(errors.invalid_value("metadata.labels", value, _LABEL_VALUE_MSG))
     return causes
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if value is None:
-        return "null"
-    return "object"
 
 
 def _go_list(versions: list[Any]) -> str:

@@ -58,7 +58,8 @@ def _deepcopy(value: JSON) -> JSON:
     return value
 
 
-def _go_json_type(value: JSON) -> str:
+def go_json_type(value: JSON) -> str:
+    """The JSON type name Go's encoding/json puts in "cannot unmarshal X into ..." errors."""
     if isinstance(value, list):
         return "array"
     if isinstance(value, str):
@@ -67,7 +68,9 @@ def _go_json_type(value: JSON) -> str:
         return "bool"
     if isinstance(value, (int, float)):
         return "number"
-    return "null"
+    if value is None:
+        return "null"
+    return "object"
 
 
 def _json_equal(a: JSON, b: JSON) -> bool:
@@ -93,7 +96,7 @@ def merge_patch(target: dict[str, Any], patch: JSON) -> dict[str, Any]:
     if not isinstance(patch, dict):
         raw = json.dumps(patch, separators=(",", ":"))
         detail = (
-            f"couldn't get version/kind; json parse error: json: cannot unmarshal {_go_json_type(patch)} "
+            f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_json_type(patch)} "
             f"into Go value of type {_GO_STRUCT}"
         )
         raise PatchError(
@@ -133,7 +136,7 @@ def _unprocessable(detail: str) -> PatchError:
 
 def _parse_pointer(pointer: Any) -> list[str]:
     if not isinstance(pointer, str):
-        raise _bad_request(f"json: cannot unmarshal {_go_json_type(pointer)} into Go value of type string")
+        raise _bad_request(f"json: cannot unmarshal {go_json_type(pointer)} into Go value of type string")
     if pointer == "":
         return []
     if not pointer.startswith("/"):
@@ -215,13 +218,13 @@ def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
     library, ``test`` against a missing member with value ``null`` succeeds."""
     if not isinstance(ops, list):
         raise _bad_request(
-            f"json: cannot unmarshal {'object' if isinstance(ops, dict) else _go_json_type(ops)} into Go value "
+            f"json: cannot unmarshal {'object' if isinstance(ops, dict) else go_json_type(ops)} into Go value "
             "of type jsonpatch.Patch"
         )
     checked: list[dict[str, Any]] = []
     for op in ops:
         if not isinstance(op, dict):
-            raise _bad_request(f"json: cannot unmarshal {_go_json_type(op)} into Go value of type jsonpatch.Operation")
+            raise _bad_request(f"json: cannot unmarshal {go_json_type(op)} into Go value of type jsonpatch.Operation")
         kind = op.get("op")
         if kind not in _OPS:
             raise _bad_request(f"Unexpected kind: {kind}")
@@ -320,7 +323,7 @@ def strategic_merge_patch(target: dict[str, Any], patch: JSON) -> dict[str, Any]
     if not isinstance(patch, dict):
         raw = json.dumps(patch, separators=(",", ":"))
         detail = (
-            f"couldn't get version/kind; json parse error: json: cannot unmarshal {_go_json_type(patch)} "
+            f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_json_type(patch)} "
             f"into Go value of type {_GO_STRUCT}"
         )
         raise PatchError(
@@ -568,7 +571,7 @@ def apply_patch(
     del force  # conflicts are not tracked, so forcing changes nothing
     if not isinstance(applied, dict):
         raise _bad_request(
-            f"error decoding YAML: json: cannot unmarshal {_go_json_type(applied)} into Go value of type "
+            f"error decoding YAML: json: cannot unmarshal {go_json_type(applied)} into Go value of type "
             "map[string]interface {}"
         )
     if not manager:

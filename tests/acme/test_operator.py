@@ -21,9 +21,11 @@ records gone within 60 s).
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import ipaddress
+import pathlib
 import re
 import time
 import uuid
@@ -64,11 +66,9 @@ class Env:
     timings: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, pebble_factory: Callable[..., infra.Pebble],
-        bind: infra.Bind) -> Iterator[Env]:
-    pebble = pebble_factory()
-    tmp = tmp_path_factory.mktemp("acme-operator")
+@contextlib.contextmanager
+def operator_env(tmp: pathlib.Path, pebble: infra.Pebble, bind: infra.Bind) -> Iterator[Env]:
+    """An API server, the operator (test-speed flags, `--backoff-min 2s`) and the harness for `pebble`."""
     cluster = Cluster(tmp)
     cluster.operator = Operator(
         cluster.kubeconfig, tmp / "operator.log",
@@ -85,13 +85,21 @@ def env(tmp_path_factory: pytest.TempPathFactory, pebble_factory: Callable[..., 
         with harness_mod.running(cluster.server.url, pebble.http_port, str(tmp / "solvers.log")) as harness:
             cluster.operator.start()
             cluster.operator.wait_started()
-            environment = Env(cluster, pebble, bind, harness)
-            yield environment
-            for kind, values in sorted(environment.timings.items()):
-                print(f"\ntime to Ready, {kind}: n={len(values)} min={min(values):.2f}s "
-                      f"median={sorted(values)[len(values) // 2]:.2f}s max={max(values):.2f}s")
+            offset = cluster.operator.log_size()
+            yield Env(cluster, pebble, bind, harness)
+            assert_no_traceback(cluster, offset)
     finally:
         cluster.close()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, pebble_factory: Callable[..., infra.Pebble],
+        bind: infra.Bind) -> Iterator[Env]:
+    with operator_env(tmp_path_factory.mktemp("acme-operator"), pebble_factory(), bind) as environment:
+        yield environment
+        for kind, values in sorted(environment.timings.items()):
+            print(f"\ntime to Ready, {kind}: n={len(values)} min={min(values):.2f}s "
+                  f"median={sorted(values)[len(values) // 2]:.2f}s max={max(values):.2f}s")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ small variant of test_operator.py's module-wide `env`, whose helpers it reuses.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import http.client
 import http.server
@@ -27,47 +26,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests import tools
-from tests.acme import harness as harness_mod
 from tests.acme import infra
 from tests.acme.test_operator import (
-    CHECK_PERIOD,
     Env,
     acme_list,
     certificate,
     fresh,
     make_issuer,
+    operator_env,
     validate,
     wait_ready,
 )
-from tests.controller.conftest import Cluster, Operator, assert_no_traceback, make_namespace
+from tests.controller.conftest import make_namespace
 
 pytestmark = pytest.mark.controller
-
-
-@contextlib.contextmanager
-def operator_env(tmp: pathlib.Path, pebble: infra.Pebble, bind: infra.Bind) -> Iterator[Env]:
-    """An API server, the operator (test-speed flags, `--backoff-min 2s`) and the harness for `pebble`."""
-    cluster = Cluster(tmp)
-    cluster.operator = Operator(
-        cluster.kubeconfig, tmp / "operator.log",
-        "--backoff-min", "2s",
-        "--acme-http01-solver-image", "issuer:test",
-        "--dns01-check-retry-period", CHECK_PERIOD,
-        "--dns01-recursive-nameservers", bind.address, "--dns01-recursive-nameservers-only",
-        "--dns01-propagation-wait", "0s",
-        "--acme-http01-self-check-passes", "1",
-        "--acme-http01-self-check-address", f"127.0.0.1:{pebble.http_port}",
-    )
-    try:
-        cluster.install()
-        with harness_mod.running(cluster.server.url, pebble.http_port, str(tmp / "solvers.log")) as harness:
-            cluster.operator.start()
-            cluster.operator.wait_started()
-            offset = cluster.operator.log_size()
-            yield Env(cluster, pebble, bind, harness)
-            assert_no_traceback(cluster, offset)
-    finally:
-        cluster.close()
 
 
 def chain_of(e: Env, secret_name: str, ns: str) -> list[x509.Certificate]:

@@ -74,6 +74,7 @@ async def soak(args: argparse.Namespace) -> None:
                 started = time.monotonic()
                 next_report = started + 60
                 ops = 0
+                samples: list[tuple[int, float, float]] = []  # (minute, RSS MiB, sync errors)
                 print("minute  RSS MiB  sync errors  live  ready")
                 while time.monotonic() - started < args.minutes * 60:
                     tick = time.monotonic()
@@ -102,9 +103,11 @@ async def soak(args: argparse.Namespace) -> None:
                         ready = await ci.ready_count(client, "soak-")
                         rss = ci.rss_mib(operator.pid, "VmRSS")
                         errors = sync_errors(metrics_port)
+                        samples.append((minute, rss, errors))
                         print(f"{minute:6d}  {rss:7.0f}  {errors:11.0f}  {len(live):4d}  {ready:5d}", flush=True)
                 print(f"{ops} operations in {args.minutes} minutes; operator peak RSS "
                       f"{ci.rss_mib(operator.pid):.0f} MiB")
+                verdict(samples, args.warmup)
         finally:
             if operator is not None:
                 operator.terminate()
@@ -113,11 +116,28 @@ async def soak(args: argparse.Namespace) -> None:
             server.stop()
 
 
+def verdict(samples: list[tuple[int, float, float]], warmup: int) -> None:
+    """The goal of issue 7 in numbers: RSS after the warm-up against its highest point since, and the
+    sync errors of the first and the last half after the warm-up."""
+    after = [s for s in samples if s[0] >= warmup]
+    if len(after) < 2:
+        print(f"verdict: too short for a {warmup}-minute warm-up")
+        return
+    base, top = after[0][1], max(s[1] for s in after)
+    half = len(after) // 2
+    first = after[half][2] - after[0][2]
+    second = after[-1][2] - after[half][2]
+    print(f"verdict: RSS {base:.0f} MiB at minute {after[0][0]}, at most {top:.0f} MiB after it "
+          f"({(top / base - 1) * 100:+.1f}%, goal within 10%); sync errors {first:.0f} in the first half "
+          f"after warm-up, {second:.0f} in the second")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--rate", type=float, default=10, help="operations per second")
     parser.add_argument("--live", type=int, default=300, help="Certificates kept alive (about)")
+    parser.add_argument("--warmup", type=int, default=5, help="minutes before RSS is judged")
     asyncio.run(soak(parser.parse_args()))
 
 

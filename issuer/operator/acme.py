@@ -146,6 +146,17 @@ class ACMEExtension:
             if owner is not None:
                 self.challenges.queue.add(owner)
 
+    def forget(self, kind: str, obj: Mapping[str, Any]) -> None:
+        key = cache_mod.key_of(obj)
+        if kind == cache_mod.ORDER:
+            self.orders.queue.cancel(key)
+        elif kind == cache_mod.CHALLENGE:
+            self.challenges.queue.cancel(key)
+            uid = (obj.get("metadata") or {}).get("uid") or ""
+            self._passes.pop(uid, None)
+            self._propagated.pop(uid, None)
+            self._last_present_error.pop(uid, None)
+
     def _wake_waiting(self) -> None:
         """A processing slot may have freed up: look at the Challenges waiting for one."""
         for obj in self.runtime.cache.all(cache_mod.CHALLENGE):

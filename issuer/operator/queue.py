@@ -71,6 +71,8 @@ class WorkQueue:
             return
         self._waiting[key] = due
         heapq.heappush(self._heap, (due, next(self._seq), key))
+        if current is not None:
+            self._compact()  # the later entry is superseded
         self._timer_wake.set()
 
     def add_rate_limited(self, key: Key) -> float:
@@ -83,6 +85,20 @@ class WorkQueue:
 
     def forget(self, key: Key) -> None:
         self._failures.pop(key, None)
+
+    def cancel(self, key: Key) -> None:
+        """Drop `key`'s pending delayed add and failure count (its object was deleted: a renewal time
+        months away must not keep the key alive). Queued or running work for it is left alone."""
+        self._failures.pop(key, None)
+        if self._waiting.pop(key, None) is not None:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the heap once superseded entries outnumber the live ones (they are otherwise dropped
+        only when they reach the top, which for a renewal can be months away)."""
+        if len(self._heap) > 64 and len(self._heap) > 2 * len(self._waiting):
+            self._heap = [entry for entry in self._heap if self._waiting.get(entry[2]) == entry[0]]
+            heapq.heapify(self._heap)
 
     def failures(self, key: Key) -> int:
         return self._failures.get(key, 0)

@@ -65,6 +65,9 @@ class Extension(Protocol):
     def notify(self, kind: str, obj: Mapping[str, Any]) -> None:
         """An object of a watched kind (or a CertificateRequest/Issuer) changed."""
 
+    def forget(self, kind: str, obj: Mapping[str, Any]) -> None:
+        """An object was deleted: drop what its own controller scheduled for it."""
+
     async def reconcile_issuer(self, obj: dict[str, Any], issuer: t.Issuer) -> float | None:
         """Set up an issuer type the core does not know (ACME: the account); returns requeue seconds."""
 
@@ -232,6 +235,7 @@ class Runtime:
         """A watch event from kopf (type None for objects of the initial listing)."""
         if event_type == "DELETED":
             self.cache.delete(kind, obj)
+            self._forget(kind, obj)
         elif not self.cache.upsert(kind, obj):
             return  # already known (our own write coming back, or a re-list)
         self._notify(kind, obj)
@@ -269,6 +273,21 @@ class Runtime:
                 ctl.queue.add(key)
         for extension in self.extensions:
             extension.notify(kind, obj)
+
+    def _forget(self, kind: str, obj: Mapping[str, Any]) -> None:
+        """A deleted object's scheduled reconcile (a renewal months away, a back-off) and failure count
+        go with it; the reconcile `_notify` queues next still runs to clean up."""
+        key = cache_mod.key_of(obj)
+        if kind == cache_mod.CERTIFICATE:
+            self.certificates.queue.cancel(key)
+        elif kind == cache_mod.CERTIFICATE_REQUEST:
+            self.requests.queue.cancel(key)
+        elif kind == cache_mod.INGRESS:
+            self.ingresses.queue.cancel(key)
+        elif kind in (cache_mod.ISSUER, cache_mod.CLUSTER_ISSUER):
+            self.issuers.queue.cancel((obj.get("kind") or c.ISSUER, *key))
+        for extension in self.extensions:
+            extension.forget(kind, obj)
 
     @staticmethod
     def _owners(meta: Mapping[str, Any]) -> list[tuple[str, str]]:

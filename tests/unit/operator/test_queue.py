@@ -115,3 +115,34 @@ async def test_a_failing_reconcile_is_retried_with_backoff_and_counted() -> None
     assert seen == ["boom", "boom"]
     assert ctl.errors == 2
     assert ctl.queue.failures("k") == 0, "success forgets the failures"
+
+
+async def test_cancel_drops_a_deleted_objects_schedule_and_failures() -> None:
+    clock = FakeClock()
+    wq = q.WorkQueue("t", clock=clock)
+    wq.add_after("gone", 86400.0 * 60)  # a renewal two months away
+    wq.add_rate_limited("gone")
+    wq.add_after("kept", 10.0)
+    wq.cancel("gone")
+    assert wq.due_time("gone") is None and wq.failures("gone") == 0
+    assert wq.scheduled == 1
+    clock.now += 86400.0 * 61
+    wq._pop_due()
+    assert len(wq) == 1 and await wq.get() == "kept", "a cancelled key must never come back from the timer"
+
+
+def test_the_timer_heap_stays_proportional_to_live_keys() -> None:
+    """Create/delete churn (the soak) and due times moved earlier leave superseded heap entries; they are
+    compacted away instead of waiting months to reach the top."""
+    clock = FakeClock()
+    wq = q.WorkQueue("t", clock=clock)
+    for i in range(10_000):
+        wq.add_after(("ns", f"crt-{i}"), 86400.0 * 60)
+        wq.add_after(("ns", f"crt-{i}"), 86400.0 * 30)  # moved earlier: the first entry is superseded
+        if i % 10:
+            wq.cancel(("ns", f"crt-{i}"))
+    assert wq.scheduled == 1_000
+    assert len(wq._heap) <= 2 * wq.scheduled + 64
+    clock.now += 86400.0 * 31
+    wq._pop_due()
+    assert len(wq) == 1_000 and wq.scheduled == 0 and not wq._heap

@@ -7,6 +7,7 @@ that record the verbs the operator actually sends."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -89,3 +90,53 @@ def granted_rules(rendered_yaml: str, service_account: str = "issuer", namespace
 def allows(rules: Iterable[Rule], group: str, resource: str, verb: str) -> bool:
     """Whether the triples permit `verb` on `group`/`resource`, with RBAC's `*` wildcards."""
     return any(g in ("*", group) and r in ("*", resource) and v in ("*", verb) for g, r, v in rules)
+
+
+# -- what the operator used, over the whole test session ----------------------------------------------------
+OPERATOR_AGENTS = ("issuer/", "kopf/")
+
+
+class UseRecord:
+    """The (group, resource, verb) triples the operator sent to every embedded API server of the session.
+    Clusters register when they start (`track`) and are folded in when they close or when asked (`used`),
+    so a session-scoped cluster still open at the end counts too; `tiers` says which test tiers ran one."""
+
+    def __init__(self) -> None:
+        self._used: set[Rule] = set()
+        self._live: list[Any] = []
+        self.tiers: set[str] = set()
+
+    def track(self, server: Any) -> None:
+        current = os.environ.get("PYTEST_CURRENT_TEST", "")
+        parts = current.split("::", 1)[0].split("/")
+        if len(parts) > 2 and parts[0] == "tests":
+            self.tiers.add(parts[1])
+        self._live.append(server)
+
+    def fold(self, server: Any) -> None:
+        """Take in a cluster's request log and stop tracking it (its server may be dropped afterwards)."""
+        for rec in list(server.request_log):
+            if not rec.user_agent.startswith(OPERATOR_AGENTS) or not rec.verb or not rec.resource:
+                continue
+            group = _group_of(rec.path)
+            if group is not None:
+                self._used.add((group, rec.resource, rec.verb))
+        if server in self._live:
+            self._live.remove(server)
+
+    def used(self) -> set[Rule]:
+        for server in list(self._live):
+            self.fold(server)
+        return set(self._used)
+
+
+def _group_of(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    if parts[:1] == ["api"]:
+        return ""
+    if parts[:1] == ["apis"] and len(parts) >= 3:
+        return parts[1]
+    return None
+
+
+USE = UseRecord()

@@ -34,6 +34,7 @@ import requests
 import yaml
 
 from issuer.testing.server import ServerThread
+from tests import rbac
 from tests.tools import require
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -213,6 +214,7 @@ class Cluster:
         self.tmp = tmp
         self.server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig")
         self.server.start()
+        rbac.USE.track(self.server)
         self.kubeconfig = self.server.kubeconfig_path
         self.api = Api(self.server.url)
         self.operator = Operator(self.kubeconfig, tmp / "operator.log")
@@ -222,6 +224,7 @@ class Cluster:
         self.operator.stop()
         self.api.close()
         self.server.stop()
+        rbac.USE.fold(self.server)
 
     # -- tools ----------------------------------------------------------------------------------------
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,

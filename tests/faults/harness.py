@@ -1,6 +1,7 @@
 """Helpers of the fault tier: clusters with server knobs and operator flags, a CA issuer, an external signer
-played by the test, the invariants every fault class ends with, and the session-wide record (API verbs the
-operator used, private keys seen, operator logs, Event messages) that tests/faults/test_security.py judges.
+played by the test, the invariants every fault class ends with, and the session-wide record (private keys
+seen, operator logs, Event messages) that tests/faults/test_security.py judges (the API verbs the operator
+used are in tests/rbac.py's USE, kept for every tier).
 
 Built on tests/controller/conftest.py (Cluster, Operator, Api, wait helpers): a `FaultCluster` is a
 `Cluster` whose embedded API server takes knobs (`history_window`, ...) and whose operator takes flags
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from issuer.testing.server import ServerThread
+from tests import rbac
 from tests.controller import expect
 from tests.controller.conftest import Api, Cluster, Operator, condition, fresh_name
 from tests.tools import openssl_verify, require
@@ -36,7 +38,7 @@ BACKOFF_ARGS = ("--backoff-min", f"{BACKOFF_MIN:g}s", "--backoff-max", f"{BACKOF
 NEXT_KEY_LABEL = "cert-manager.io/next-private-key"
 BAD_GROUP = "example.com"
 BAD_REF = {"name": "bad", "kind": "BadIssuer", "group": BAD_GROUP}
-OPERATOR_AGENTS = ("issuer/", "kopf/")
+OPERATOR_AGENTS = rbac.OPERATOR_AGENTS
 WRITE_VERBS = ("create", "update", "patch", "delete")
 
 
@@ -45,7 +47,6 @@ WRITE_VERBS = ("create", "update", "patch", "delete")
 class Record:
     """What every fault cluster saw, kept for the security checks at the end of the tier."""
 
-    used: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)  # (group, resource[/sub], verb)
     private_keys: dict[bytes, str] = dataclasses.field(default_factory=dict)  # DER -> where it was seen
     logs: list[pathlib.Path] = dataclasses.field(default_factory=list)
     events: list[str] = dataclasses.field(default_factory=list)
@@ -53,15 +54,6 @@ class Record:
 
 
 RECORD = Record()
-
-
-def _group_of(path: str) -> str | None:
-    parts = path.strip("/").split("/")
-    if parts[:1] == ["api"]:
-        return ""
-    if parts[:1] == ["apis"] and len(parts) >= 3:
-        return parts[1]
-    return None
 
 
 def private_key_ders(data: bytes) -> list[bytes]:
@@ -106,13 +98,7 @@ def harvest(c: Cluster) -> None:
     """Fold one cluster's request log, Secrets (history included: temporary keys live a moment), Events and
     operator log into RECORD."""
     RECORD.clusters += 1
-    for rec in list(c.server.request_log):
-        if not rec.user_agent.startswith(OPERATOR_AGENTS) or not rec.verb or not rec.resource:
-            continue
-        group = _group_of(rec.path)
-        if group is None:
-            continue
-        RECORD.used.add((group, rec.resource, rec.verb))
+    rbac.USE.fold(c.server)
 
     def secrets() -> list[dict[str, Any]]:
         store = c.server.srv.store
@@ -138,6 +124,7 @@ class FaultCluster(Cluster):
         self.tmp = tmp
         self.server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig", **server_kwargs)
         self.server.start()
+        rbac.USE.track(self.server)
         self.kubeconfig = self.server.kubeconfig_path
         self.api = Api(self.server.url)
         self.operator = Operator(self.kubeconfig, tmp / "operator.log", *operator_args)

@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     issue.add_argument("--out-dir", metavar="DIR", help="also write DIR/<namespace>/<secretName>/<key> files")
     issue.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="processes issuing Certificates that do not depend on each other (default: one per CPU)",
+    )
+    issue.add_argument(
         "-n", "--namespace", default="default", help="namespace for documents that name none (default: default)"
     )
     issue.add_argument(

@@ -43,15 +43,13 @@ class Template:
 def from_request(
     request: x509.CertificateSigningRequest | bytes, request_spec: t.CertificateRequestSpec, now: _dt.datetime
 ) -> Template:
-    """The template for a CSR (object or PEM) and its CertificateRequest spec; PKIError if they disagree."""
+    """The template for a CSR and its CertificateRequest spec; PKIError if they disagree.
+
+    PEM is loaded with `csr.load`, which checks the signature (once per content). An object must come from
+    `csr.load` or `csr.build`, so its signature is not checked again (a check costs more than the signing)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if isinstance(request, bytes | bytearray):
-        csr = csr_mod.load(request)  # checks the signature (once per content)
-    else:
-        csr = request
-        if not csr.is_signature_valid:
-            raise PKIError("certificate request signature is invalid")
+    csr = csr_mod.load(request) if isinstance(request, bytes | bytearray) else request
     ca = csr_mod.basic_constraints_ca(csr)
     if ca is not None and ca != request_spec.is_ca:
         raise PKIError(

@@ -254,3 +254,68 @@ def test_garbled_manifests_never_crash_the_offline_engine(kind: str, spec: Any, 
     text = stream(SELFSIGNED, yaml.safe_dump(obj), cert("ok", "selfsigned"))
     result = offline.issue_documents(docs_of(text), NOW)
     assert all(isinstance(e, str) and e for e in result.errors)
+
+
+# -- several processes ------------------------------------------------------------------------------------------
+def leaves_of_one_ca(count: int) -> str:
+    return stream(SELFSIGNED, cert("root", "selfsigned", isCA=True, commonName="root"), ca_issuer("ca", "root-tls"),
+                  *(cert(f"leaf-{i}", "ca", kind="Issuer") for i in range(count)))
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the worker processes `issue_documents` forks (counted through os.fork)."""
+    pids: list[int] = []
+    real_fork = offline.os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(offline.os, "fork", fork)
+    return pids
+
+
+def test_leaves_issued_by_several_processes_are_the_same_as_by_one(forks: list[int]) -> None:
+    docs = docs_of(leaves_of_one_ca(3 * offline.PARALLEL_MIN_BATCH))
+    one = offline.issue_documents(docs, NOW, workers=1)
+    assert not forks
+    three = offline.issue_documents(docs, NOW, workers=3)
+    assert len(forks) == 2, "the leaves were not split over three processes"
+    assert one.errors == three.errors == []
+    names = [s["metadata"]["name"] for s in one.secrets]
+    assert [s["metadata"]["name"] for s in three.secrets] == names
+    assert names[0] == "root-tls" and len(names) == 1 + 3 * offline.PARALLEL_MIN_BATCH
+    root = x509.load_pem_x509_certificate(base64.b64decode(three.secrets[0]["data"]["tls.crt"]))
+    keys, serials = set(), set()
+    for body in three.secrets[1:]:
+        leaf = x509.load_pem_x509_certificates(base64.b64decode(body["data"]["tls.crt"]))[0]
+        leaf.verify_directly_issued_by(root)
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert san.get_values_for_type(x509.DNSName) == [f"{body['metadata']['name'][:-4]}.example.com"]
+        key = serialization.load_pem_private_key(base64.b64decode(body["data"]["tls.key"]), None)
+        assert key.public_key() == leaf.public_key()
+        keys.add(base64.b64decode(body["data"]["tls.key"]))
+        serials.add(leaf.serial_number)
+        assert body["metadata"]["annotations"]["cert-manager.io/common-name"] == ""
+    assert len(keys) == len(serials) == 3 * offline.PARALLEL_MIN_BATCH, "forked workers repeated a key or serial"
+
+
+def test_a_failure_among_parallel_leaves_reports_what_one_process_would(forks: list[int]) -> None:
+    """The first failing leaf (in dependency order) ends the run with its error only, as without workers."""
+    leaves = [cert(f"leaf-{i}", "ca", kind="Issuer") for i in range(2 * offline.PARALLEL_MIN_BATCH)]
+    bad = offline.PARALLEL_MIN_BATCH + 3  # in the second process's slice
+    keystore = {"pkcs12": {"create": True, "passwordSecretRef": {"name": "pw", "key": "no-such-key"}}}
+    leaves[bad] = cert(f"leaf-{bad}", "ca", kind="Issuer", keystores=keystore)
+    leaves[bad + 5] = cert(f"leaf-{bad + 5}", "ca", kind="Issuer", keystores=keystore)
+    password = yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw", "namespace": "default"},
+                               "stringData": {"password": "secret"}})
+    docs = docs_of(stream(SELFSIGNED, cert("root", "selfsigned", isCA=True, commonName="root"),
+                          ca_issuer("ca", "root-tls"), password, *leaves))
+    one = offline.issue_documents(docs, NOW, workers=1)
+    two = offline.issue_documents(docs, NOW, workers=2)
+    assert forks
+    assert one.errors == two.errors and len(two.errors) == 1 and f"leaf-{bad}" in two.errors[0]
+    assert one.failed and two.failed

@@ -59,6 +59,10 @@ def build_registry(runtime: Runtime, stop_flag: asyncio.Event | None = None) -> 
         settings.watching.reconnect_backoff = 1.0
         settings.batching.idle_timeout = 1.0
         settings.posting.enabled = False  # our controllers write Events themselves, with cert-manager's reasons
+        if runtime.options.namespace:
+            # One exact namespace: kopf need not list and watch Namespaces and CRDs (cluster-scoped reads a
+            # namespaced Role does not grant); it discovers the CRDs once at start-up instead.
+            settings.scanning.disabled = True
         settings.persistence.finalizer = "issuer.cert-manager.io/unused-finalizer"
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="issuer.cert-manager.io")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -78,6 +82,8 @@ def build_registry(runtime: Runtime, stop_flag: asyncio.Event | None = None) -> 
         return kopf.ConnectionInfo(**settings, scheme="Bearer" if settings.get("token") else None)
 
     for group, version, plural, kind in WATCHED:
+        if runtime.options.namespace and kind == cache_mod.CLUSTER_ISSUER:
+            continue  # cluster-scoped: as cert-manager with --namespace, one namespace serves Issuers only
         _register_event_handler(registry, runtime, group, version, plural, kind)
     for extension in runtime.extensions:
         for kind, resource, _selector in extension.watched:

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.controller.conftest import ApiError, Cluster, Operator, fresh_name, running_cluster
+from tests import rbac
+from tests.controller.conftest import REPO, ApiError, Cluster, Operator, fresh_name, running_cluster
 
 
 def free_port() -> int:
@@ -228,3 +229,14 @@ def test_namespaced_mode_serves_one_namespace_only(tmp_path: pathlib.Path) -> No
                    if r.user_agent.startswith(("issuer/", "kopf/"))
                    and r.method == "GET" and "/namespaces/" not in r.path and "/certificates" in r.path}
         assert not watched, f"cluster-wide reads of Certificates in namespaced mode: {watched}"
+        # Everything it sent is granted by the namespaced install's Role, in its own namespace: no
+        # cluster-scoped reads (kopf lists and watches namespaces and CRDs unless told not to scan).
+        role = rbac.role_rules(c.kubectl("kustomize", str(REPO / "manifests" / "namespaced")).stdout,
+                               "Role", "issuer-controller")
+        sent = {(r.method, r.path, r.verb, rbac.group_of(r.path), r.resource)
+                for r in c.server.request_log.since(since) if r.user_agent.startswith(rbac.OPERATOR_AGENTS)}
+        assert any(resource == "certificates" for *_, resource in sent)
+        outside = sorted((method, path, verb) for method, path, verb, group, resource in sent
+                         if resource and (group is None or not rbac.allows(role, group, resource, verb)
+                                          or f"/namespaces/{mine}/" not in path))
+        assert not outside, f"requests the namespaced Role does not grant: {outside}"

@@ -118,7 +118,7 @@ class UseRecord:
         for rec in list(server.request_log):
             if not rec.user_agent.startswith(OPERATOR_AGENTS) or not rec.verb or not rec.resource:
                 continue
-            group = _group_of(rec.path)
+            group = group_of(rec.path)
             if group is not None:
                 self._used.add((group, rec.resource, rec.verb))
         if server in self._live:
@@ -130,7 +130,7 @@ class UseRecord:
         return set(self._used)
 
 
-def _group_of(path: str) -> str | None:
+def group_of(path: str) -> str | None:
     parts = path.strip("/").split("/")
     if parts[:1] == ["api"]:
         return ""

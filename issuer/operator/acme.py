@@ -402,7 +402,8 @@ class ACMEExtension:
             try:
                 created = await self.runtime.client.create(res.ORDERS, step.create, ns)
             except kerr.AlreadyExists:
-                created = await self.runtime.client.get(res.ORDERS, name, ns)
+                # made by an earlier attempt whose answer was lost: the watch brings it into the cache
+                raise RetryLater(1.0, f"Order {ns}/{name} exists already; waiting for it to be observed") from None
             if created is not None:
                 # the request being reconciled records OrderCreated itself: no second reconcile racing it
                 self._order_seen[(ns, name)] = ((created.get("status") or {}).get("state") or "", False, False)

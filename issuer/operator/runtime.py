@@ -216,9 +216,9 @@ class Runtime:
     async def _resume_when_reachable(self) -> None:
         while self._unreachable:
             await asyncio.sleep(REACHABILITY_PROBE)
-            try:  # any answer will do (this name does not exist): the server is reachable again
-                await self.client.get(res.CERTIFICATES, "issuer-reachability-probe",
-                                      self.options.namespace or "default")
+            try:  # any answer will do (a list that matches nothing, a verb the informers use anyway)
+                await self.client.list(res.CERTIFICATES, self.options.namespace,
+                                       field_selector="metadata.name=issuer-reachability-probe")
             except kerr.KubeError:
                 continue
             waiting, self._unreachable = self._unreachable, set()

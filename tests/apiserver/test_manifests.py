@@ -220,50 +220,41 @@ def test_the_metrics_service_selects_the_controller_pods(rendered: str) -> None:
 
 # --------------------------------------------------------------------------------------------- RBAC
 
-SECRETS_ALL = ("get", "list", "watch", "create", "update", "patch", "delete")
-
+WATCH = ("list", "watch")
 EXPECTED_CONTROLLER_RULES: set[rbac.Rule] = {
-    # Informers on the cert-manager kinds.
-    *((CM, r, v) for r in ("certificates", "certificaterequests", "issuers", "clusterissuers") for v in READ),
-    # Status through the /status subresource only.
-    *(
-        (CM, f"{r}/status", v)
-        for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")
-        for v in ("update", "patch")
-    ),
-    # request-manager / revision-manager.
-    (CM, "certificaterequests", "create"),
-    (CM, "certificaterequests", "delete"),
+    # Informers on the cert-manager kinds (no get: controllers read their caches).
+    *((CM, r, v) for r in ("certificates", "certificaterequests", "issuers", "clusterissuers") for v in WATCH),
+    # Status through the /status subresource, always patched.
+    *((CM, f"{r}/status", "patch") for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")),
+    # request-manager / revision-manager (get: a request whose create answered AlreadyExists).
+    *((CM, "certificaterequests", v) for v in ("get", "create", "delete")),
     # ingress-shim.
-    *((CM, "certificates", v) for v in ("create", "update", "patch", "delete")),
-    # kopf's own annotations on the objects it handles (Certificates already have patch).
+    *((CM, "certificates", v) for v in ("create", "update", "delete")),
     # blockOwnerDeletion ownerReferences.
     (CM, "certificates/finalizers", "update"),
     (CM, "certificaterequests/finalizers", "update"),
     ("networking.k8s.io", "ingresses/finalizers", "update"),
     # The approver.
     (CM, "signers", "approve"),
-    # ACME.
-    *(
-        (ACME, r, v)
-        for r in ("orders", "challenges")
-        for v in ("get", "list", "watch", "create", "delete", "update", "patch")
-    ),
-    *((ACME, f"{r}/status", v) for r in ("orders", "challenges") for v in ("update", "patch")),
+    # ACME: the signer creates and deletes Orders, the orders controller Challenges; the challenges
+    # controller patches its finalizer away.
+    *((ACME, "orders", v) for v in (*WATCH, "create", "delete")),
+    *((ACME, "challenges", v) for v in (*WATCH, "create", "delete", "patch")),
+    *((ACME, f"{r}/status", "patch") for r in ("orders", "challenges")),
     (ACME, "orders/finalizers", "update"),
     (ACME, "challenges/finalizers", "update"),
     # Core.
-    *(("", "secrets", v) for v in SECRETS_ALL),
+    *(("", "secrets", v) for v in ("get", *WATCH, "create", "patch", "delete")),
     ("", "events", "create"),
     ("", "events", "patch"),
-    *(("", r, v) for r in ("pods", "services") for v in ("get", "list", "watch", "create", "delete")),
-    *(("networking.k8s.io", "ingresses", v) for v in SECRETS_ALL),
+    *(("", r, v) for r in ("pods", "services") for v in (*WATCH, "create", "delete")),
+    *(("networking.k8s.io", "ingresses", v) for v in ("get", *WATCH, "create", "update", "delete")),
     # Leader election (a Role in the controller's namespace).
     ("coordination.k8s.io", "leases", "get"),
     ("coordination.k8s.io", "leases", "create"),
     ("coordination.k8s.io", "leases", "update"),
-    # kopf discovers the CRDs it serves.
-    *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in READ),
+    # kopf discovers the CRDs it serves and watches for new ones.
+    *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in WATCH),
 }
 
 

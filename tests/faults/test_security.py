@@ -7,7 +7,8 @@
 - no private key (PEM, DER in base64, as a Secret holds it) in the operator logs or in Event messages;
 - CA Secrets over cert-manager's PEM size caps, or holding garbage: a clear Issuer condition, no crash;
 - hypothesis-made Certificates and Issuers (what the CRD schemas accept) applied to the running operator:
-  it stays up, logs no traceback, and each object gets a condition or an Event within seconds.
+  it stays up, logs no traceback, and each object gets a condition or an Event within seconds; likewise
+  Ingresses with made-up cert-manager annotations end as ingress-shim's decision says.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from issuer.controllers import ingress_shim as shim
 from tests import rbac
 from tests.controller import expect
 from tests.controller.conftest import ApiError, condition
 from tests.faults import harness as h
 from tests.faults.harness import FaultCluster
 from tests.tools import require
+from tests.unit import test_ingress_shim as shim_cases
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -230,6 +233,88 @@ def test_generated_certificates_and_issuers_never_crash_the_operator(sec: FaultC
     h.assert_no_traceback(c, offset)
     print(f"hypothesis: {len(applied)} objects applied (each got a condition or an Event), {refused} refused "
           "by the CRD schemas")
+
+
+def test_generated_ingress_annotations_never_crash_the_operator(sec: FaultCluster) -> None:
+    """Ingresses with hypothesis-made cert-manager annotations and TLS blocks, applied to the running operator:
+    each ends as ingress-shim's pure decision says (Certificates owned by the Ingress, or a BadConfig Event on
+    it, or nothing when it is not annotated for us), and the operator logs no traceback."""
+    c = sec
+    ns = c.namespace()
+    c.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "self", "namespace": ns},
+                  "spec": {"selfSigned": {}}})
+    c.wait_ready("self", ns, kind="Issuer")
+    time.sleep(0.5)
+    offset = c.operator.log_size()
+    generated: list[tuple[dict[str, str], list[dict[str, Any]]]] = []
+
+    @settings(max_examples=40, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(base=st.sampled_from([{"cert-manager.io/issuer": "self"}] * 3 + [{}]),
+           extra=st.one_of(
+               st.just({}),
+               st.dictionaries(st.sampled_from(shim_cases.ALL_KEYS), st.sampled_from(shim_cases.PLAUSIBLE), max_size=2),
+               st.dictionaries(st.sampled_from(shim_cases.ALL_KEYS) | st.text(max_size=12),
+                               st.sampled_from(shim_cases.PLAUSIBLE) | st.text(max_size=24), max_size=6)),
+           tls=st.lists(st.one_of(
+               st.fixed_dictionaries({
+                   "hosts": st.lists(st.sampled_from(["a.example.com", "b.example.com", "*.example.com", "10.0.0.1"]),
+                                     min_size=1, max_size=3),
+                   "secretName": st.sampled_from(["one-tls", "two-tls"])}),
+               st.fixed_dictionaries({}, optional={
+                   "hosts": st.lists(st.sampled_from(["a.example.com", "Not A Host", ""]), max_size=2),
+                   "secretName": st.sampled_from(["one-tls", "Bad_Name", ""])})), max_size=3))
+    def generate(base: dict[str, str], extra: dict[str, str], tls: list[dict[str, Any]]) -> None:
+        generated.append(({**base, **extra}, tls))
+
+    generate()
+    applied: list[tuple[str, shim.Outcome]] = []
+    refused = 0
+    for i, (notes, tls) in enumerate(generated):
+        name = f"gen-ing-{i}"
+        body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": ns, "annotations": notes},
+                "spec": {"tls": [{**entry, **({"secretName": f"{name}-{entry['secretName']}"}
+                                              if entry.get("secretName", "").endswith("-tls") else {})}
+                                 for entry in tls]}}
+        try:
+            stored = c.api.create(body)
+        except ApiError as err:
+            assert err.status == 422, err  # an annotation key the API server refuses: fine, never a 500
+            refused += 1
+            continue
+        applied.append((name, shim.decide(stored, [], shim.Options())))
+    made = sum(len(o.create) for _, o in applied)
+    bad = sum(any(e[1] == "BadConfig" for e in o.events) for _, o in applied)
+    assert made >= 5 and bad >= 3, f"too few interesting Ingresses: {made} Certificates, {bad} BadConfig"
+
+    def settled(name: str, outcome: shim.Outcome) -> bool:
+        for cert in outcome.create:
+            got = c.get("Certificate", cert["metadata"]["name"], ns)
+            owners = ((got or {}).get("metadata") or {}).get("ownerReferences") or []
+            if not any(o.get("kind") == "Ingress" and o.get("name") == name for o in owners):
+                return False
+        wanted = {(reason, message) for _, reason, message in outcome.events if reason == "BadConfig"}
+        if wanted:
+            seen = {(e.get("reason"), e.get("message")) for e in c.api.list("events", ns)
+                    if (e.get("involvedObject") or {}).get("name") == name}
+            return wanted <= seen
+        return True
+
+    deadline = time.monotonic() + 20
+    left = list(applied)
+    while left and time.monotonic() < deadline:
+        left = [(n, o) for n, o in left if not settled(n, o)]
+        time.sleep(0.3)
+    assert not left, f"not as ingress-shim decided after 20 s: {[n for n, _ in left][:10]}"
+    expected = {cert["metadata"]["name"] for _, o in applied for cert in o.create}
+    owned = {crt["metadata"]["name"] for crt in c.api.list("certificates", ns)
+             if any(o.get("kind") == "Ingress" for o in crt["metadata"].get("ownerReferences") or [])}
+    assert owned == expected, f"Certificates ingress-shim did not decide on: {sorted(owned - expected)}"
+    assert c.operator.alive() and c.operator.starts == 1
+    h.assert_no_traceback(c, offset)
+    print(f"hypothesis: {len(applied)} Ingresses applied ({made} Certificates, {bad} BadConfig), {refused} refused "
+          "by the API server")
 
 
 # -- judged over the whole tier --------------------------------------------------------------------------------

@@ -20,3 +20,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = _TIERS.get(tier)
         if marker:
             item.add_marker(getattr(pytest.mark, marker))
+        if tier == "faults":
+            item.add_marker(pytest.mark.faults)

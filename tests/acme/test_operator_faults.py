@@ -39,7 +39,7 @@ from tests.acme.test_operator import (
 )
 from tests.controller.conftest import make_namespace
 
-pytestmark = pytest.mark.controller
+pytestmark = [pytest.mark.controller, pytest.mark.faults]
 
 
 def chain_of(e: Env, secret_name: str, ns: str) -> list[x509.Certificate]:

@@ -132,6 +132,7 @@ def lease_holder(c: Cluster) -> str:
     return str(((lease or {}).get("spec") or {}).get("holderIdentity") or "")
 
 
+@pytest.mark.faults  # (k) of issue 7: run five times in CI
 def test_two_replicas_one_writer_and_failover_within_the_lease(tmp_path: pathlib.Path) -> None:
     with running_cluster(tmp_path) as c:
         c.operator.stop()

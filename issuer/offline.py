@@ -436,11 +436,9 @@ def _issue_one(
         if chain is None:
             return None
         return _secret_of(item, cr, chain, b"", key, secrets, get_secret, errors)
-    key_data = {c.TLS_PRIVATE_KEY_KEY: keys.encode(key, c.PKCS8)}
-
     def lookup(namespace: str, name: str) -> Mapping[str, bytes] | None:
-        if (namespace, name) == (ns, key_secret):
-            return key_data
+        if (namespace, name) == (ns, key_secret):  # the SelfSigned signer reads the key it signs with
+            return {c.TLS_PRIVATE_KEY_KEY: keys.encode(key, c.PKCS8)}
         return get_secret(namespace, name)
 
     outcome = dispatch.sign(cr, issuer_obj, lookup, cluster_resource_namespace, now)

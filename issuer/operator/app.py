@@ -26,7 +26,7 @@ from issuer.kube import leader
 from issuer.kube.client import USER_AGENT, Client
 from issuer.operator import acme as acme_ext
 from issuer.operator import cache as cache_mod
-from issuer.operator import metrics
+from issuer.operator import memory, metrics
 from issuer.operator.runtime import FAO_SELECTOR, Options, Runtime
 
 log = logging.getLogger("issuer.operator")
@@ -161,6 +161,7 @@ async def run(
         servers = metrics.Servers()
         registry, runtime.acme_metrics = metrics.build_registry(runtime)
         standby = asyncio.Event()
+        trimmer = asyncio.create_task(memory.trim_periodically(), name="malloc-trim")
         try:
             if settings.metrics_address:
                 await _listen(servers.start_metrics(settings.metrics_address, registry), "metrics")
@@ -173,6 +174,9 @@ async def run(
                 return 0
             return await _lead(runtime, options, settings, client, stop, standby)
         finally:
+            trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trimmer
             await servers.stop()
 
 

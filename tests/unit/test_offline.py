@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import pathlib
 import subprocess
 import sys
@@ -257,53 +258,70 @@ def test_garbled_manifests_never_crash_the_offline_engine(kind: str, spec: Any, 
 
 
 # -- several processes ------------------------------------------------------------------------------------------
+# Forking needs a process without other threads (issue_documents falls back to one process otherwise), and a
+# pytest session that ran the API-server tiers has some: these runs happen in a fresh interpreter.
+FORK_RUN = """
+import base64, datetime as dt, json, os, sys
+from issuer import offline
+from tests.unit import test_offline as t
+forks = []
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+offline.os.fork = fork
+docs = t.docs_of(sys.stdin.read())
+out = {}
+for workers in (1, int(sys.argv[1])):
+    forks.clear()
+    result = offline.issue_documents(docs, t.NOW, workers=workers)
+    secrets = [[s["metadata"]["name"], s["data"], s["metadata"]["annotations"]] for s in result.secrets]
+    out[workers] = {"forks": len(forks), "errors": result.errors, "failed": result.failed, "secrets": secrets}
+print(json.dumps(out))
+"""
+
+
+def issue_with_workers(text: str, workers: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(one process, `workers` processes): forks made, errors, failed and [name, data, annotations] per Secret."""
+    proc = subprocess.run([sys.executable, "-c", FORK_RUN, str(workers)], input=text, capture_output=True, text=True,
+                          check=False, cwd=pathlib.Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    return out["1"], out[str(workers)]
+
+
 def leaves_of_one_ca(count: int) -> str:
     return stream(SELFSIGNED, cert("root", "selfsigned", isCA=True, commonName="root"), ca_issuer("ca", "root-tls"),
                   *(cert(f"leaf-{i}", "ca", kind="Issuer") for i in range(count)))
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pids of the worker processes `issue_documents` forks (counted through os.fork)."""
-    pids: list[int] = []
-    real_fork = offline.os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(offline.os, "fork", fork)
-    return pids
-
-
-def test_leaves_issued_by_several_processes_are_the_same_as_by_one(forks: list[int]) -> None:
-    docs = docs_of(leaves_of_one_ca(3 * offline.PARALLEL_MIN_BATCH))
-    one = offline.issue_documents(docs, NOW, workers=1)
-    assert not forks
-    three = offline.issue_documents(docs, NOW, workers=3)
-    assert len(forks) == 2, "the leaves were not split over three processes"
-    assert one.errors == three.errors == []
-    names = [s["metadata"]["name"] for s in one.secrets]
-    assert [s["metadata"]["name"] for s in three.secrets] == names
-    assert names[0] == "root-tls" and len(names) == 1 + 3 * offline.PARALLEL_MIN_BATCH
-    root = x509.load_pem_x509_certificate(base64.b64decode(three.secrets[0]["data"]["tls.crt"]))
+def test_leaves_issued_by_several_processes_are_the_same_as_by_one() -> None:
+    count = 3 * offline.PARALLEL_MIN_BATCH
+    one, three = issue_with_workers(leaves_of_one_ca(count), 3)
+    assert one["forks"] == 0
+    assert three["forks"] == 2, "the leaves were not split over three processes"
+    assert one["errors"] == three["errors"] == []
+    names = [name for name, _, _ in one["secrets"]]
+    assert [name for name, _, _ in three["secrets"]] == names
+    assert names[0] == "root-tls" and len(names) == 1 + count
+    root = x509.load_pem_x509_certificate(base64.b64decode(three["secrets"][0][1]["tls.crt"]))
     keys, serials = set(), set()
-    for body in three.secrets[1:]:
-        leaf = x509.load_pem_x509_certificates(base64.b64decode(body["data"]["tls.crt"]))[0]
+    for name, data, notes in three["secrets"][1:]:
+        leaf = x509.load_pem_x509_certificates(base64.b64decode(data["tls.crt"]))[0]
         leaf.verify_directly_issued_by(root)
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        assert san.get_values_for_type(x509.DNSName) == [f"{body['metadata']['name'][:-4]}.example.com"]
-        key = serialization.load_pem_private_key(base64.b64decode(body["data"]["tls.key"]), None)
+        assert san.get_values_for_type(x509.DNSName) == [f"{name[:-4]}.example.com"]
+        assert notes["cert-manager.io/alt-names"] == f"{name[:-4]}.example.com"
+        key = serialization.load_pem_private_key(base64.b64decode(data["tls.key"]), None)
         assert key.public_key() == leaf.public_key()
-        keys.add(base64.b64decode(body["data"]["tls.key"]))
+        keys.add(data["tls.key"])
         serials.add(leaf.serial_number)
-        assert body["metadata"]["annotations"]["cert-manager.io/common-name"] == ""
-    assert len(keys) == len(serials) == 3 * offline.PARALLEL_MIN_BATCH, "forked workers repeated a key or serial"
+    assert len(keys) == len(serials) == count, "forked workers repeated a key or a serial"
 
 
-def test_a_failure_among_parallel_leaves_reports_what_one_process_would(forks: list[int]) -> None:
+def test_a_failure_among_parallel_leaves_reports_what_one_process_would() -> None:
     """The first failing leaf (in dependency order) ends the run with its error only, as without workers."""
     leaves = [cert(f"leaf-{i}", "ca", kind="Issuer") for i in range(2 * offline.PARALLEL_MIN_BATCH)]
     bad = offline.PARALLEL_MIN_BATCH + 3  # in the second process's slice
@@ -312,10 +330,8 @@ def test_a_failure_among_parallel_leaves_reports_what_one_process_would(forks: l
     leaves[bad + 5] = cert(f"leaf-{bad + 5}", "ca", kind="Issuer", keystores=keystore)
     password = yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw", "namespace": "default"},
                                "stringData": {"password": "secret"}})
-    docs = docs_of(stream(SELFSIGNED, cert("root", "selfsigned", isCA=True, commonName="root"),
-                          ca_issuer("ca", "root-tls"), password, *leaves))
-    one = offline.issue_documents(docs, NOW, workers=1)
-    two = offline.issue_documents(docs, NOW, workers=2)
-    assert forks
-    assert one.errors == two.errors and len(two.errors) == 1 and f"leaf-{bad}" in two.errors[0]
-    assert one.failed and two.failed
+    one, two = issue_with_workers(stream(SELFSIGNED, cert("root", "selfsigned", isCA=True, commonName="root"),
+                                         ca_issuer("ca", "root-tls"), password, *leaves), 2)
+    assert two["forks"] == 1
+    assert one["errors"] == two["errors"] and len(two["errors"]) == 1 and f"leaf-{bad}" in two["errors"][0]
+    assert one["failed"] and two["failed"]

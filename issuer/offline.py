@@ -286,8 +286,10 @@ def issue_documents(
             return _Outcome(body, own)
 
         issued = {key for key, body in done.items() if body is not None}
-        if acme_run is not None:
-            workers = 1  # ACME issuance talks to the network from this process (and runs a listener thread)
+
+        def is_acme(item: _Cert) -> bool:
+            issuer_obj = issuers[_issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)][1]
+            return dispatch.issuer_type(issuer_obj) == "acme"
         start = 0
         while start < len(order) and not result.failed:
             # The longest run of Certificates that only need what is issued already (the leaves of one CA).
@@ -296,7 +298,9 @@ def issue_documents(
                 stop += 1
             stop = max(stop, start + 1)
             todo = [item for item in order[start:stop] if item.key not in done]
-            computed = dict(zip((item.key for item in todo), _map(issue_local, todo, workers), strict=True))
+            # ACME issuance talks to the network from this process (with a listener thread): never forked
+            batch_workers = 1 if any(is_acme(item) for item in todo) else workers
+            computed = dict(zip((item.key for item in todo), _map(issue_local, todo, batch_workers), strict=True))
             for item in order[start:stop]:
                 outcome = computed.get(item.key) or _Outcome(done.get(item.key), [])
                 errors.extend(outcome.errors)

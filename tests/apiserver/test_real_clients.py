@@ -326,6 +326,9 @@ OPERATOR = textwrap.dedent('''
     def configure(settings, **_):
         settings.watching.server_timeout = 30
         settings.posting.level = 20
+        # a deletion that lands while the timer runs waits for the timer to exit, checked every
+        # cancellation_polling seconds (60 by default: the finalizer would outlive the test's wait)
+        settings.background.cancellation_polling = 0.2
         kubernetes.config.load_kube_config()
 
     @kopf.on.create("example.com", "v1", "widgets")

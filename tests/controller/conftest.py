@@ -318,6 +318,14 @@ class Cluster:
             raise pytest.fail.Exception(f"{exc}\n{self.describe(kind, name, namespace)}") from None
         return result
 
+    def wait_requests(self, name: str, namespace: str, expected: list[str], timeout: float = 10.0) -> None:
+        """Wait until the Certificate's CertificateRequests are exactly `expected`: the revision manager
+        deletes the previous revision's request right after the new status is written, not before."""
+        def names() -> list[str]:
+            return [r["metadata"]["name"] for r in self.requests_of(name, namespace)]
+
+        self.wait_for(f"the requests of {name} to be {expected}", lambda: names() == expected, timeout=timeout)
+
     def describe(self, kind: str, name: str, namespace: str) -> str:
         """The object's status and, for a Certificate, its requests and Secrets: for failure messages."""
         obj = self.get(kind, name, namespace)

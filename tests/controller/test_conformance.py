@@ -247,7 +247,7 @@ def test_31_should_allow_updating_an_existing_certificate_with_a_new_dns_name(
     assert sorted(dns.get_values_for_type(expect.x509.DNSName)) == sorted([first_name, new_name])
     assert second.serial_number != first.serial_number
     # revisionHistoryLimit defaults to 1: only the newest request is kept
-    assert [r["metadata"]["name"] for r in cluster.requests_of(name, ns)] == [f"{name}-2"]
+    cluster.wait_requests(name, ns, [f"{name}-2"])
     data = cluster.secret_data(name + "-tls", ns)
     assert base64.b64encode(data["tls.crt"])  # read back and decoded
 

@@ -75,7 +75,7 @@ def test_changing_dns_names_issues_a_new_revision(cluster: Cluster, ns: str) -> 
     cert = validate(cluster, "changed", ns, 2)
     assert cert["status"]["revision"] == 2
     assert leaf_of(cluster, "changed-tls", ns).serial_number != serial
-    assert [r["metadata"]["name"] for r in cluster.requests_of("changed", ns)] == ["changed-2"]
+    cluster.wait_requests("changed", ns, ["changed-2"])
 
 
 def test_a_deleted_secret_is_issued_again(cluster: Cluster, ns: str) -> None:
@@ -98,7 +98,7 @@ def test_a_tampered_private_key_is_noticed_and_the_certificate_issued_again(clus
     assert cert["status"]["revision"] == 2
     data = cluster.secret_data("tampered-tls", ns)
     assert data["tls.key"] != other
-    assert [r["metadata"]["name"] for r in cluster.requests_of("tampered", ns)] == ["tampered-2"]
+    cluster.wait_requests("tampered", ns, ["tampered-2"])
 
 
 def test_changing_only_secret_template_labels_relabels_the_secret_without_a_new_revision(

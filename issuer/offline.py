@@ -307,10 +307,9 @@ def issue_documents(
                 if outcome.body is None:
                     result.failed = True
                     break
-                if item.key not in done:  # issued in a worker process: its Secret may feed a later issuer
-                    ns = item.cert.metadata.namespace
-                    secrets[(ns, item.cert.spec.secret_name)] = {
-                        k: base64.b64decode(v) for k, v in outcome.body["data"].items()}
+                # issued in a worker process (this one's own were stored by _secret_of): it may feed an issuer
+                if (item.cert.metadata.namespace, item.cert.spec.secret_name) not in secrets:
+                    _store_secret(secrets, item.cert, outcome.body)
                 result.secrets.append(outcome.body)
                 issued.add(item.key)
             start = stop
@@ -472,8 +471,14 @@ def _secret_of(
     except (issuing.KeystorePasswordError, PKIError) as err:
         errors.append(f"{item.label}: {err}")
         return None
-    secrets[(ns, cert.spec.secret_name)] = {k: base64.b64decode(v) for k, v in body["data"].items()}
+    _store_secret(secrets, cert, body)
     return body
+
+
+def _store_secret(secrets: dict[SecretKey, dict[str, bytes]], cert: t.Certificate, body: dict[str, Any]) -> None:
+    """Keep an issued Secret's data (decoded) where later CA issuers and keystores look it up."""
+    secrets[(cert.metadata.namespace, cert.spec.secret_name)] = {
+        k: base64.b64decode(v) for k, v in body["data"].items()}
 
 
 def _order(

@@ -169,6 +169,16 @@ def certificate(name: str, ns: str, spec: dict[str, Any], ref: dict[str, str]) -
             "spec": {"secretName": f"{name}-tls", "issuerRef": ref, **spec}}
 
 
+def start_held(c: Cluster, ns: str, ref: dict[str, str], name: str, domain: str) -> dict[str, Any]:
+    """Create a Certificate for `domain` (held by the harness: its self-check cannot pass) and wait until its
+    Challenge is waiting for the self-check; returns that Challenge."""
+    c.api.create(certificate(name, ns, {"dnsNames": [domain]}, ref))
+    found: dict[str, Any] = c.wait_for("the Challenge waiting for its self-check", lambda: next(
+        (x for x in acme_list(c, "challenges", ns)
+         if "challenge propagation" in ((x.get("status") or {}).get("reason") or "")), None), timeout=30)
+    return found
+
+
 def acme_list(c: Cluster, plural: str, ns: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = c.api._do("GET", f"{c.server.url}{ACME}/namespaces/{ns}/{plural}").get("items") or []
     return items
@@ -661,10 +671,7 @@ def test_an_operator_killed_mid_challenge_carries_on_after_restart(env: Env, ns:
     domain = fresh("restart")
     env.harness.hold(domain)
     try:
-        c.api.create(certificate("restart", ns, {"dnsNames": [domain]}, ref))
-        c.wait_for("the self-check to be waiting", lambda: next(
-            (x for x in acme_list(c, "challenges", ns)
-             if "challenge propagation" in ((x.get("status") or {}).get("reason") or "")), None), timeout=30)
+        start_held(c, ns, ref, "restart", domain)
         orders_before = [o["metadata"]["uid"] for o in acme_list(c, "orders", ns)]
         c.operator.restart()  # SIGKILL, then a fresh process primed from the API server
     finally:

@@ -34,6 +34,7 @@ from tests.acme.test_operator import (
     fresh,
     make_issuer,
     operator_env,
+    start_held,
     validate,
     wait_ready,
 )
@@ -96,10 +97,7 @@ def _restart_mid_order(e: Env, restarted: list[infra.Pebble]) -> None:
     domain = fresh("restart")
     e.harness.hold(domain)
     try:
-        c.api.create(certificate("restart", ns, {"dnsNames": [domain]}, ref))
-        c.wait_for("the Challenge waiting for its self-check", lambda: next(
-            (x for x in acme_list(c, "challenges", ns)
-             if "challenge propagation" in ((x.get("status") or {}).get("reason") or "")), None), timeout=30)
+        start_held(c, ns, ref, "restart", domain)
         [old_order] = acme_list(c, "orders", ns)
         assert old_order["status"]["state"] == "pending", old_order["status"]
         old_root = e.pebble.root

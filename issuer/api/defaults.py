@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 
 from issuer.api import constants as c
 from issuer.api import duration as _duration
@@ -26,7 +27,13 @@ def issuer_refs_equal(a: t.IssuerRef, b: t.IssuerRef) -> bool:
 
 def private_key(spec: t.CertificateSpec) -> t.CertificatePrivateKey:
     """Algorithm RSA, size 2048 (RSA) / 256 (ECDSA) / none (Ed25519), PKCS1 (Ed25519: PKCS8), rotation Always."""
-    pk = spec.private_key or t.CertificatePrivateKey()
+    return private_key_of(spec.private_key)
+
+
+@functools.lru_cache(maxsize=256)
+def private_key_of(pk: t.CertificatePrivateKey | None) -> t.CertificatePrivateKey:
+    """`private_key` of a spec.privateKey value (remembered: a few distinct values recur on every issuance)."""
+    pk = pk or t.CertificatePrivateKey()
     algorithm = pk.algorithm or c.RSA
     size = pk.size
     if algorithm == c.RSA and not size:

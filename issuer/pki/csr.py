@@ -10,6 +10,8 @@ key's default. `check_against_request_spec` is the webhook's CSR-vs-CertificateR
 from __future__ import annotations
 
 import collections
+import contextlib
+import dataclasses
 import ipaddress
 import warnings
 
@@ -24,6 +26,8 @@ from issuer.api.model import Violation, invalid
 from issuer.pki import keys, memo, names, pem, usages
 from issuer.pki.errors import MAX_CERTIFICATE_PEM_SIZE, PKIError
 
+_CA = x509.BasicConstraints(ca=True, path_length=None)
+
 
 def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.CertificateSigningRequest:
     """The CSR cert-manager would send for this Certificate spec, signed by `key`."""
@@ -33,6 +37,7 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
     try:
         if alt_names:
             builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=len(subject) == 0)
+        encoded_usages: usages.Usages | None = None
         if defaults.encode_usages_in_request(cert_spec):
             wanted = usages.from_spec(defaults.usages(cert_spec), cert_spec.is_ca)
             ku = wanted.key_usage_extension()
@@ -41,19 +46,79 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
             eku = wanted.extended_key_usage_extension()
             if eku is not None:
                 builder = builder.add_extension(eku, critical=False)
+            if ku is not None or eku is not None:
+                encoded_usages = wanted
         if cert_spec.is_ca:
-            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            builder = builder.add_extension(_CA, critical=True)
+        encoded_nc: x509.Extension[x509.NameConstraints] | None = None
         if cert_spec.name_constraints is not None:
             nc = names.name_constraints_from_spec(cert_spec.name_constraints)
             if nc is not None:
-                builder = builder.add_extension(nc, critical=cert_spec.name_constraints.critical)
-        return builder.sign(keys.check_supported(key), keys.signature_hash(key, cert_spec.signature_algorithm))
+                critical = cert_spec.name_constraints.critical
+                builder = builder.add_extension(nc, critical=critical)
+                encoded_nc = x509.Extension(ExtensionOID.NAME_CONSTRAINTS, critical, nc)
+        csr = builder.sign(keys.check_supported(key), keys.signature_hash(key, cert_spec.signature_algorithm))
     except PKIError:
         raise
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         raise PKIError(
             f"cannot build the certificate request: {str(err).splitlines()[0] if str(err) else err!r}"
         ) from None
+    # What a reader would find in it is known: remembered, so that signing does not read it back.
+    _FACTS.put(csr, Facts(
+        public_key=key.public_key(),
+        is_ca=True if cert_spec.is_ca else None,
+        usages=encoded_usages,
+        alt_names=x509.SubjectAlternativeName(alt_names) if alt_names else None,
+        name_constraints=encoded_nc,
+    ))
+    return csr
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    """What the certificate template takes from a CSR (see template.from_request)."""
+
+    public_key: object  # the subject's public key (vetted by the template)
+    is_ca: bool | None  # BasicConstraints' CA flag, None without the extension
+    usages: usages.Usages | None  # KeyUsage and ExtendedKeyUsage, None without both
+    alt_names: x509.SubjectAlternativeName | None
+    name_constraints: x509.Extension[x509.NameConstraints] | None
+
+
+def facts(csr: x509.CertificateSigningRequest) -> Facts:
+    """The CSR's `Facts`: remembered for CSRs `build` made (and any equal one), read from the CSR otherwise."""
+    found = _FACTS.get(csr)
+    if found is None:
+        found = read_facts(csr)
+        _FACTS.put(csr, found)
+    return found
+
+
+def read_facts(csr: x509.CertificateSigningRequest) -> Facts:
+    """The CSR's `Facts`, read from its extensions."""
+    extensions = csr.extensions
+    san: x509.SubjectAlternativeName | None = None
+    try:
+        value = extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        assert isinstance(value, x509.SubjectAlternativeName)
+        san = value
+    except x509.ExtensionNotFound:
+        pass
+    nc: x509.Extension[x509.NameConstraints] | None = None
+    with contextlib.suppress(x509.ExtensionNotFound):
+        nc = extensions.get_extension_for_class(x509.NameConstraints)
+    return Facts(
+        public_key=csr.public_key(),
+        is_ca=basic_constraints_ca(csr),
+        usages=usages.from_extensions(extensions),
+        alt_names=san,
+        name_constraints=nc,
+    )
+
+
+# Keyed by the CSR object (hashed and compared by its DER, cheaply).
+_FACTS: memo.Memo[x509.CertificateSigningRequest, Facts] = memo.Memo(512)
 
 
 def pem_bytes(csr: x509.CertificateSigningRequest) -> bytes:

@@ -37,7 +37,7 @@ ENCODED: memo.BytesMemo[PrivateKey] = memo.BytesMemo(4096)
 
 def generate(private_key_spec: t.CertificatePrivateKey | None) -> PrivateKey:
     """A new key as the spec asks (defaults: RSA 2048, ECDSA P-256); PKIError for unsupported values."""
-    spec = defaults.private_key(t.CertificateSpec(private_key=private_key_spec))
+    spec = defaults.private_key_of(private_key_spec)
     if spec.algorithm == c.RSA:
         size = spec.size or c.RSA_DEFAULT_SIZE
         if not c.RSA_MIN_SIZE <= size <= c.RSA_MAX_SIZE:
@@ -112,16 +112,18 @@ def check_supported(key: object) -> PrivateKey:
     Loading is as permissive as cert-manager: any RSA size from 1024 bits, the NIST curves P-224 to P-521,
     Ed25519. Whether a key fits a Certificate's spec is `key_matches_spec`'s job, not the loader's.
     """
-    if isinstance(key, rsa.RSAPrivateKey):
-        if key.key_size < 1024:
-            raise PKIError(f"unsupported RSA key size {key.key_size}: must be at least 1024 bits")
-        return key
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        if key.curve.name not in _LOADABLE_CURVES:
-            raise PKIError(f"unsupported elliptic curve {key.curve.name}: must be P-224, P-256, P-384 or P-521")
-        return key
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key
+    algorithm, private = _kind_of(key)
+    if private and algorithm == c.RSA:
+        if key.key_size < 1024:  # type: ignore[attr-defined]
+            raise PKIError(f"unsupported RSA key size {key.key_size}: must be at least 1024 bits")  # type: ignore[attr-defined]
+        return key  # type: ignore[return-value]
+    if private and algorithm == c.ECDSA:
+        curve = key.curve.name  # type: ignore[attr-defined]
+        if curve not in _LOADABLE_CURVES:
+            raise PKIError(f"unsupported elliptic curve {curve}: must be P-224, P-256, P-384 or P-521")
+        return key  # type: ignore[return-value]
+    if private and algorithm == c.ED25519:
+        return key  # type: ignore[return-value]
     raise PKIError(f"unsupported private key type {type(key).__name__}: must be RSA, ECDSA or Ed25519")
 
 
@@ -141,21 +143,39 @@ def public_keys_equal(a: PrivateKey | PublicKey | object, b: PrivateKey | Public
 
 def algorithm_of(key: PrivateKey | PublicKey | object) -> str:
     """cert-manager's algorithm name (RSA, ECDSA, Ed25519) of a private or public key, "" if other."""
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return c.RSA
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return c.ECDSA
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-        return c.ED25519
-    return ""
+    return _kind_of(key)[0]
+
+
+def _kind_of(key: object) -> tuple[str, bool]:
+    """(algorithm_of, is a private key); isinstance against cryptography's ABCs costs a microsecond each, so
+    the answer is kept per type."""
+    kind = type(key)
+    found = _KINDS.get(kind)
+    if found is None:
+        if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+            found = (c.RSA, isinstance(key, rsa.RSAPrivateKey))
+        elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+            found = (c.ECDSA, isinstance(key, ec.EllipticCurvePrivateKey))
+        elif isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+            found = (c.ED25519, isinstance(key, ed25519.Ed25519PrivateKey))
+        else:
+            found = ("", False)
+        if len(_KINDS) < 64:
+            _KINDS[kind] = found
+    return found
+
+
+_KINDS: dict[type, tuple[str, bool]] = {}
 
 
 def size_of(key: PrivateKey | PublicKey | object) -> int | None:
     """RSA modulus bits, EC curve size (256/384/521), None for Ed25519 and others."""
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return key.key_size
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        return _CURVE_SIZES.get(key.curve.name, key.curve.key_size)
+    algorithm = _kind_of(key)[0]
+    if algorithm == c.RSA:
+        return key.key_size  # type: ignore[union-attr]
+    if algorithm == c.ECDSA:
+        curve = key.curve  # type: ignore[union-attr]
+        return _CURVE_SIZES.get(curve.name, curve.key_size)
     return None
 
 
@@ -171,6 +191,9 @@ def key_matches_spec(key: PrivateKey | PublicKey, spec: t.CertificateSpec) -> li
 
 
 SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+
+# Hash objects hold no state: one of each serves every signature.
+_SHA256, _SHA384, _SHA512 = hashes.SHA256(), hashes.SHA384(), hashes.SHA512()
 
 _REQUESTED_HASHES: dict[str, tuple[str, type[SignatureHash] | None]] = {
     "SHA256WithRSA": (c.RSA, hashes.SHA256),
@@ -189,7 +212,7 @@ def signature_hash(key: PrivateKey, requested: str = "") -> SignatureHash | None
     Key defaults as cert-manager's: RSA >= 4096 bits SHA-512, >= 3072 SHA-384, else SHA-256 (PKCS#1 v1.5);
     P-521 ECDSA-SHA512, P-384 SHA384, P-256 SHA256; Ed25519 None (PureEd25519).
     """
-    algorithm = algorithm_of(key)
+    algorithm, private = _kind_of(key)
     if requested:
         if requested not in _REQUESTED_HASHES:
             raise PKIError(f"unsupported signature algorithm {requested!r}")
@@ -197,19 +220,12 @@ def signature_hash(key: PrivateKey, requested: str = "") -> SignatureHash | None
         if want != algorithm:
             raise PKIError(f"signature algorithm {requested} does not fit a {algorithm or 'non-supported'} key")
         return hash_cls() if hash_cls else None
-    if isinstance(key, rsa.RSAPrivateKey):
-        if key.key_size >= 4096:
-            return hashes.SHA512()
-        if key.key_size >= 3072:
-            return hashes.SHA384()
-        return hashes.SHA256()
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+    if private and algorithm == c.RSA:
+        bits = key.key_size  # type: ignore[union-attr]
+        return _SHA512 if bits >= 4096 else _SHA384 if bits >= 3072 else _SHA256
+    if private and algorithm == c.ECDSA:
         size = size_of(key)
-        if size == 521:
-            return hashes.SHA512()
-        if size == 384:
-            return hashes.SHA384()
-        return hashes.SHA256()
-    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return _SHA512 if size == 521 else _SHA384 if size == 384 else _SHA256
+    if private and algorithm == c.ED25519:
         return None
     raise PKIError(f"unsupported signing key type {type(key).__name__}")

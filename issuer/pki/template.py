@@ -9,12 +9,10 @@ notAfter = now + spec.duration (90 days by default); a random 128-bit serial. Us
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
 
 from issuer.api import defaults
 from issuer.api import types as t
@@ -50,29 +48,20 @@ def from_request(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     csr = csr_mod.load(request) if isinstance(request, bytes | bytearray) else request
-    ca = csr_mod.basic_constraints_ca(csr)
+    found = csr_mod.facts(csr)
+    ca = found.is_ca
     if ca is not None and ca != request_spec.is_ca:
         raise PKIError(
             f"encoded CSR error: IsCA {str(ca).lower()} does not match expected value {str(request_spec.is_ca).lower()}"
         )
     wanted = usages.from_spec(defaults.usages(request_spec), request_spec.is_ca)
-    have = usages.from_extensions(csr.extensions)
+    have = found.usages
     if have is not None and not have.same_as(wanted):
         raise PKIError(usages.mismatch_message(have, wanted))
-    public_key = csr.public_key()
+    public_key = found.public_key
     if not keys.algorithm_of(public_key):
         raise PKIError(f"unsupported public key type {type(public_key).__name__} in certificate request")
     not_before = now.astimezone(_dt.UTC).replace(microsecond=0)
-    san: x509.SubjectAlternativeName | None = None
-    try:
-        value = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-        assert isinstance(value, x509.SubjectAlternativeName)
-        san = value
-    except x509.ExtensionNotFound:
-        pass
-    nc: x509.Extension[x509.NameConstraints] | None = None
-    with contextlib.suppress(x509.ExtensionNotFound):
-        nc = csr.extensions.get_extension_for_class(x509.NameConstraints)
     return Template(
         subject=csr.subject,
         public_key=public_key,  # type: ignore[arg-type]  # checked by algorithm_of above
@@ -81,6 +70,6 @@ def from_request(
         not_after=not_before + defaults.duration(request_spec),
         is_ca=request_spec.is_ca,
         usages=wanted,
-        alt_names=san,
-        name_constraints=nc,
+        alt_names=found.alt_names,
+        name_constraints=found.name_constraints,
     )

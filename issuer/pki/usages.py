@@ -9,12 +9,14 @@ matchers (what a certificate or CSR carries, in canonical names).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, ObjectIdentifier
 
+from issuer.api import constants as c
+from issuer.pki import keys
 from issuer.pki.errors import PKIError
 
 # usage name -> cryptography KeyUsage attribute
@@ -84,15 +86,10 @@ class Usages:
 
     def key_usage_extension(self) -> x509.KeyUsage | None:
         """The KeyUsage value, or None when no bit is set (the extension is then left out, as Go does)."""
-        if not self.key_usage:
-            return None
-        bits = {attr: attr in self.key_usage for attr in BIT_NAMES}
-        if (bits["encipher_only"] or bits["decipher_only"]) and not bits["key_agreement"]:
-            raise PKIError('usages "encipher only" and "decipher only" need "key agreement" as well')
-        return x509.KeyUsage(**bits)
+        return _key_usage_extension(self)
 
     def extended_key_usage_extension(self) -> x509.ExtendedKeyUsage | None:
-        return x509.ExtendedKeyUsage(list(self.extended)) if self.extended else None
+        return _extended_key_usage_extension(self)
 
     def for_key(self, public_key: object) -> Usages:
         """Drop KeyUsage bits the subject key's algorithm forbids (keyEncipherment on EC, ...).
@@ -101,18 +98,41 @@ class Usages:
         keyEncipherment on ECDSA and Ed25519 certificates, an RFC 5480/8410 violation pkilint reports as
         ERROR `pkix.key_usage_value_prohibited_for_ec`. TLS with EC keys never uses that bit.
         """
-        bits = self.key_usage
-        if isinstance(public_key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-            bits = bits - _EC_PROHIBITED
-        elif isinstance(public_key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
-            bits = bits & _ED25519_ALLOWED
-        elif not isinstance(public_key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-            return self
-        return dataclasses.replace(self, key_usage=bits)
+        return _for_algorithm(self, keys.algorithm_of(public_key))
+
+
+# The same few usage sets recur on every issuance; their extension values are immutable and shared.
+@functools.lru_cache(maxsize=256)
+def _key_usage_extension(self: Usages) -> x509.KeyUsage | None:
+    if not self.key_usage:
+        return None
+    bits = {attr: attr in self.key_usage for attr in BIT_NAMES}
+    if (bits["encipher_only"] or bits["decipher_only"]) and not bits["key_agreement"]:
+        raise PKIError('usages "encipher only" and "decipher only" need "key agreement" as well')
+    return x509.KeyUsage(**bits)
+
+
+@functools.lru_cache(maxsize=256)
+def _extended_key_usage_extension(self: Usages) -> x509.ExtendedKeyUsage | None:
+    return x509.ExtendedKeyUsage(list(self.extended)) if self.extended else None
+
+
+@functools.lru_cache(maxsize=256)
+def _for_algorithm(self: Usages, algorithm: str) -> Usages:
+    if algorithm == c.ECDSA:
+        return dataclasses.replace(self, key_usage=self.key_usage - _EC_PROHIBITED)
+    if algorithm == c.ED25519:
+        return dataclasses.replace(self, key_usage=self.key_usage & _ED25519_ALLOWED)
+    return self
 
 
 def from_spec(usages: Iterable[str], is_ca: bool) -> Usages:
     """KeyUsage/EKU for the given usages (callers pass defaults.usages(spec)); isCA adds cert sign."""
+    return _from_spec(tuple(usages), is_ca)
+
+
+@functools.lru_cache(maxsize=256)
+def _from_spec(usages: tuple[str, ...], is_ca: bool) -> Usages:
     bits: set[str] = set()
     ekus: list[ObjectIdentifier] = []
     for usage in usages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 import pytest
@@ -471,3 +472,50 @@ def test_matches_certificate_spec_with_literal_subject() -> None:
     assert csr.matches_certificate_spec(request, dataclasses.replace(spec, literal_subject="O=b,CN=a")) == [
         "spec.literalSubject"
     ]
+
+
+FACT_SPECS = [
+    {"common_name": "x"},
+    {"dns_names": ("a.example.com", "*.example.com")},
+    {"common_name": "x", "usages": ("server auth", "client auth", "digital signature")},
+    {"common_name": "x", "usages": ("server auth",), "encode_usages_in_request": False},
+    {"common_name": "x", "usages": ("key agreement", "encipher only", "decipher only")},
+    {"common_name": "x", "usages": ("code signing", "s/mime", "timestamping")},
+    {"common_name": "ca", "is_ca": True},
+    {"common_name": "ca", "is_ca": True, "usages": ("crl sign",),
+     "name_constraints": t.NameConstraints(
+         critical=True, permitted=t.NameConstraintItem(dns_domains=("example.com",)))},
+    {"common_name": "ca", "is_ca": True,
+     "name_constraints": t.NameConstraints(excluded=t.NameConstraintItem(ip_ranges=("10.0.0.0/8",)))},
+    {"ip_addresses": ("10.0.0.1", "::1"), "uris": ("spiffe://x/y",), "email_addresses": ("a@example.com",),
+     "other_names": (t.OtherName(oid=UPN, utf8_value="u@example.com"),)},
+    {"literal_subject": "CN=lit,O=org", "dns_names": ("lit.example.com",)},
+]
+
+
+@pytest.mark.parametrize("fields", FACT_SPECS)
+@pytest.mark.parametrize("algorithm", ["ECDSA", "RSA", "Ed25519"])
+def test_facts_remembered_by_build_are_what_the_csr_says(fields: dict[str, object], algorithm: str) -> None:
+    """What `build` remembers about its CSR (so that signing does not read it back) equals what reading
+    the same CSR, parsed again from its PEM, finds."""
+    built = csr.build(t.CertificateSpec(**fields), cached_key(algorithm))  # type: ignore[arg-type]
+    remembered = csr.facts(built)
+    reread = csr.read_facts(x509.load_pem_x509_csr(built.public_bytes(serialization.Encoding.PEM)))
+    assert remembered == dataclasses.replace(reread, public_key=remembered.public_key)
+    assert remembered.public_key == reread.public_key
+    if remembered.alt_names is not None:
+        assert list(remembered.alt_names) == list(reread.alt_names or ())
+
+
+def test_facts_of_a_csr_from_elsewhere_are_read() -> None:
+    key = cached_key("ECDSA")
+    foreign = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "f")]))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    found = csr.facts(foreign)
+    assert found.is_ca is False and found.alt_names is None and found.name_constraints is None
+    assert found.usages == usages.Usages(frozenset(), (ExtendedKeyUsageOID.CLIENT_AUTH,))

@@ -147,7 +147,7 @@ def engine_run(path: pathlib.Path, workers: int) -> float:
     started = time.perf_counter()
     docs, problems = manifests.load([str(path)])
     result = offline.issue_documents(docs, dt.datetime.now(dt.UTC), workers=workers)
-    offline.dump_secrets(result.secrets)
+    result.yaml()
     elapsed = time.perf_counter() - started
     assert not problems and not result.errors and len(result.secrets) == len(docs) - 2
     return elapsed

@@ -65,6 +65,7 @@ class Result:
     """What a run produced: Secrets in issue order, Certificates left for an online issuer, and errors."""
 
     secrets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    texts: list[str] = dataclasses.field(default_factory=list)  # each Secret as a YAML document (same order)
     not_issued: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (certificate, why)
     errors: list[str] = dataclasses.field(default_factory=list)
     failed: bool = False  # errors of issuance rather than of the input
@@ -73,6 +74,10 @@ class Result:
     @property
     def issued(self) -> int:
         return len(self.secrets) - len(self.generated)
+
+    def yaml(self) -> str:
+        """The Secrets as one YAML stream (`dump_secrets(self.secrets)`, rendered where each was issued)."""
+        return "".join(self.texts)
 
 
 def _secret_data(doc: manifests.Document, errors: list[str]) -> dict[str, bytes]:
@@ -283,7 +288,8 @@ def issue_documents(
                 return _Outcome(None, [f"{issuer_doc.where()}: {setup.reason}: {setup.message}"])
             body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, own,
                               acme_signer(issuer_doc, issuer_obj))
-            return _Outcome(body, own)
+            # rendered here: in a worker process, the YAML is written in parallel too
+            return _Outcome(body, own, dump_secrets([body]) if body is not None else "")
 
         issued = {key for key, body in done.items() if body is not None}
 
@@ -311,6 +317,7 @@ def issue_documents(
                 if (item.cert.metadata.namespace, item.cert.spec.secret_name) not in secrets:
                     _store_secret(secrets, item.cert, outcome.body)
                 result.secrets.append(outcome.body)
+                result.texts.append(outcome.text or dump_secrets([outcome.body]))
                 issued.add(item.key)
             start = stop
     finally:
@@ -318,9 +325,11 @@ def issue_documents(
             acme_run.close()
     if acme_run is not None and acme_run.generated:
         result.secrets[:0] = acme_run.generated
+        result.texts[:0] = [dump_secrets([body]) for body in acme_run.generated]
         result.generated = [f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in acme_run.generated]
     if errors:
         result.secrets.clear()
+        result.texts.clear()
         result.generated.clear()
     return result
 
@@ -329,6 +338,7 @@ def issue_documents(
 class _Outcome:
     body: dict[str, Any] | None  # the Secret, or None when issuance failed (see errors)
     errors: list[str]
+    text: str = ""  # the Secret as YAML, when rendered where it was issued
 
 
 # Below this many Certificates a batch is issued in this process: a fork and the pickled results cost
@@ -589,7 +599,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"error: cannot write {args.out_dir}: {err.strerror or err}", file=sys.stderr)
             return EXIT_FAILED
     if not args.quiet and result.secrets:
-        sys.stdout.write(dump_secrets(result.secrets))
+        sys.stdout.write(result.yaml())
     elapsed = time.perf_counter() - started
     for name in result.generated:
         print(f"generated ACME account key Secret {name} (printed with the certificates: keep it)", file=sys.stderr)

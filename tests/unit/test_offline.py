@@ -278,6 +278,7 @@ for workers in (1, int(sys.argv[1])):
     forks.clear()
     result = offline.issue_documents(docs, t.NOW, workers=workers)
     secrets = [[s["metadata"]["name"], s["data"], s["metadata"]["annotations"]] for s in result.secrets]
+    assert result.yaml() == offline.dump_secrets(result.secrets)
     out[workers] = {"forks": len(forks), "errors": result.errors, "failed": result.failed, "secrets": secrets}
 print(json.dumps(out))
 """

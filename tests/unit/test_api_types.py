@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -435,3 +436,18 @@ def test_whatever_parses_survives_to_wire_and_back(obj: Any) -> None:
     except InvalidObject:
         return
     assert t.parse(parsed.to_wire()) == parsed
+
+
+def test_views_compare_hash_and_print_as_dataclasses_do() -> None:
+    """Model's generic __eq__/__hash__/__repr__ stand in for the generated ones: same class and fields."""
+    a = t.SecretKeySelector(name="s", key="k")
+    assert a == t.SecretKeySelector(name="s", key="k") and hash(a) == hash(t.SecretKeySelector(name="s", key="k"))
+    assert a != t.SecretKeySelector(name="s", key="other")
+    assert a != t.LocalObjectReference(name="s") and t.LocalObjectReference(name="s") != a
+    assert a.__eq__(object()) is NotImplemented
+    assert repr(a) == "SecretKeySelector(name='s', key='k')"
+    assert {t.CertificatePrivateKey(algorithm="RSA"), t.CertificatePrivateKey(algorithm="RSA")} == {
+        t.CertificatePrivateKey(algorithm="RSA")}
+    assert t.CertificateSpec.__doc__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.name = "x"  # type: ignore[misc]

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from issuer import manifests, offline_acme
@@ -139,7 +139,7 @@ def issue_documents(
     errors = result.errors
     issuers: dict[IssuerKey, tuple[manifests.Document, t.Issuer]] = {}
     certs: list[_Cert] = []
-    secrets: dict[SecretKey, dict[str, bytes]] = {}
+    secrets: dict[SecretKey, Mapping[str, bytes]] = {}
     secret_docs: dict[SecretKey, manifests.Document] = {}
 
     for given in docs:
@@ -279,11 +279,16 @@ def issue_documents(
 
             with ThreadPoolExecutor(max_workers=min(8, len(batch))) as pool:
                 list(pool.map(issue_acme, batch))
+        setups: dict[IssuerKey, base.Setup | None] = {}  # an issuer's Secret is issued before its first use
+
         def issue_local(item: _Cert) -> _Outcome:
             """One Certificate issued by a SelfSigned or CA issuer (ACME ones are in `done` already)."""
-            issuer_doc, issuer_obj = issuers[_issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)]
+            ikey = _issuer_key(item.cert.spec.issuer_ref, item.cert.metadata.namespace)
+            issuer_doc, issuer_obj = issuers[ikey]
             own: list[str] = []
-            setup = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
+            if ikey not in setups:
+                setups[ikey] = dispatch.setup(issuer_obj, get_secret, cluster_resource_namespace, now)
+            setup = setups[ikey]
             if setup is not None and not setup.ready:
                 return _Outcome(None, [f"{issuer_doc.where()}: {setup.reason}: {setup.message}"])
             body = _issue_one(item, issuer_obj, secrets, get_secret, now, cluster_resource_namespace, own,
@@ -427,7 +432,7 @@ def _acme_signer(
 def _issue_one(
     item: _Cert,
     issuer_obj: t.Issuer,
-    secrets: dict[SecretKey, dict[str, bytes]],
+    secrets: dict[SecretKey, Mapping[str, bytes]],
     get_secret: base.SecretGetter,
     now: _dt.datetime,
     cluster_resource_namespace: str,
@@ -469,7 +474,7 @@ def _secret_of(
     chain: bytes,
     ca: bytes,
     key: keys.PrivateKey,
-    secrets: dict[SecretKey, dict[str, bytes]],
+    secrets: dict[SecretKey, Mapping[str, bytes]],
     get_secret: base.SecretGetter,
     errors: list[str],
 ) -> dict[str, Any] | None:
@@ -485,10 +490,30 @@ def _secret_of(
     return body
 
 
-def _store_secret(secrets: dict[SecretKey, dict[str, bytes]], cert: t.Certificate, body: dict[str, Any]) -> None:
-    """Keep an issued Secret's data (decoded) where later CA issuers and keystores look it up."""
-    secrets[(cert.metadata.namespace, cert.spec.secret_name)] = {
-        k: base64.b64decode(v) for k, v in body["data"].items()}
+def _store_secret(secrets: dict[SecretKey, Mapping[str, bytes]], cert: t.Certificate, body: dict[str, Any]) -> None:
+    """Keep an issued Secret's data where later CA issuers and keystores look it up (decoded when read:
+    most are leaves nothing reads)."""
+    secrets[(cert.metadata.namespace, cert.spec.secret_name)] = _EncodedData(body["data"])
+
+
+class _EncodedData(Mapping[str, bytes]):
+    """A Secret's base64 `data` read as bytes, each value decoded on first use."""
+
+    def __init__(self, data: Mapping[str, str]) -> None:
+        self._data = data
+        self._decoded: dict[str, bytes] = {}
+
+    def __getitem__(self, key: str) -> bytes:
+        value = self._decoded.get(key)
+        if value is None:
+            value = self._decoded[key] = base64.b64decode(self._data[key])
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _order(

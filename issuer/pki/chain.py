@@ -72,11 +72,16 @@ def public_key(cert: x509.Certificate) -> keys.PublicKey:
     return key  # type: ignore[return-value]  # algorithm_of vouched for the type
 
 
-def encode(certs: list[x509.Certificate] | tuple[x509.Certificate, ...]) -> bytes:
-    """Concatenated PEM blocks (remembered as parsed: `load_certificates` of these bytes is free)."""
-    data = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certs)
-    if certs:
-        _PARSED.put(data, tuple(certs))
+def encode(
+    certs: list[x509.Certificate] | tuple[x509.Certificate, ...],
+    tail: tuple[x509.Certificate, ...] = (),
+    tail_pem: bytes = b"",
+) -> bytes:
+    """Concatenated PEM blocks of `certs` then `tail` (whose PEM the caller has: `tail_pem`, encoded by this
+    function earlier); remembered as parsed: `load_certificates` of these bytes is free."""
+    data = b"".join([*(cert.public_bytes(serialization.Encoding.PEM) for cert in certs), tail_pem])
+    if certs or tail:
+        _PARSED.put(data, (*certs, *tail))
     return data
 
 

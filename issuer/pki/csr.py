@@ -35,8 +35,9 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
     alt_names = names.alt_names_from_spec(cert_spec)
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     try:
-        if alt_names:
-            builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=len(subject) == 0)
+        san = x509.SubjectAlternativeName(alt_names) if alt_names else None
+        if san is not None:
+            builder = builder.add_extension(san, critical=len(subject) == 0)
         encoded_usages: usages.Usages | None = None
         if defaults.encode_usages_in_request(cert_spec):
             wanted = usages.from_spec(defaults.usages(cert_spec), cert_spec.is_ca)
@@ -69,7 +70,7 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
         public_key=key.public_key(),
         is_ca=True if cert_spec.is_ca else None,
         usages=encoded_usages,
-        alt_names=x509.SubjectAlternativeName(alt_names) if alt_names else None,
+        alt_names=san,
         name_constraints=encoded_nc,
     ))
     return csr

@@ -45,10 +45,15 @@ def parse_literal_subject(literal: str) -> x509.Name:
     return name
 
 
+_EMPTY_NAME = x509.Name([])
+
+
 def subject_from_spec(spec: t.CertificateSpec) -> x509.Name:
     """The subject cert-manager puts in the CSR for this spec."""
     if spec.literal_subject:
         return parse_literal_subject(spec.literal_subject)
+    if spec.subject is None and not spec.common_name:
+        return _EMPTY_NAME
     subj = spec.subject or t.X509Subject()
     groups: list[tuple[ObjectIdentifier, tuple[str, ...]]] = [
         (NameOID.COUNTRY_NAME, subj.countries),

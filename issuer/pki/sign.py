@@ -73,15 +73,17 @@ def sign_with_ca(
     """A certificate for the CSR signed by the CA; status.certificate = leaf + CA chain minus a self-signed
     root, status.ca = the root-most certificate (from tls.crt, extended with matching ca.crt certificates)."""
     tmpl = template.from_request(csr, request_spec, now)
-    aki, above_leaf, root_pem = _ca_parts(ca)
+    aki, above_leaf, above_pem, root_pem = _ca_parts(ca)
     leaf = build_certificate(tmpl, ca.certificate.subject, ca.key, aki, crl=crl, ocsp=ocsp, issuing_urls=issuing_urls)
-    return SignResult(cert_pem_chain=chain.encode([leaf, *above_leaf]), ca_pem=root_pem, leaf=leaf)
+    return SignResult(cert_pem_chain=chain.encode([leaf], above_leaf, above_pem), ca_pem=root_pem, leaf=leaf)
 
 
 @functools.lru_cache(maxsize=128)
-def _ca_parts(ca: ca_mod.CAKeyPair) -> tuple[x509.AuthorityKeyIdentifier, tuple[x509.Certificate, ...], bytes]:
+def _ca_parts(
+    ca: ca_mod.CAKeyPair,
+) -> tuple[x509.AuthorityKeyIdentifier, tuple[x509.Certificate, ...], bytes, bytes]:
     """What every certificate signed by `ca` shares, worked out once per CA: the AKI, the chain above the
-    leaf (the CA chain minus a self-signed root) and the PEM of status.ca (the root-most)."""
+    leaf (the CA chain minus a self-signed root) and its PEM, and the PEM of status.ca (the root-most)."""
     try:
         issuer_ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski)
@@ -90,7 +92,7 @@ def _ca_parts(ca: ca_mod.CAKeyPair) -> tuple[x509.AuthorityKeyIdentifier, tuple[
     ordered = chain.extend(chain.order([ca.certificate, *ca.chain]), list(ca.extra_ca))
     root = ordered[-1]
     above = ordered[:-1] if chain.is_self_signed(root) else ordered
-    return aki, tuple(above), chain.encode([root])
+    return aki, tuple(above), chain.encode(above), chain.encode([root])
 
 
 TEMPORARY_CA_COMMON_NAME = "cert-manager.local"

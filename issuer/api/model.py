@@ -118,6 +118,7 @@ class Model:
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
     _names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
+    _index_cache: ClassVar[dict[type, dict[str, tuple[int, str, str, Parser]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -161,19 +162,32 @@ class Model:
         return cached
 
     @classmethod
+    def _wire_index(cls) -> dict[str, tuple[int, str, str, Parser]]:
+        """wire name -> (position, attribute, wire name, parse function), computed once per class."""
+        index = Model._index_cache.get(cls)
+        if index is None:
+            index = Model._index_cache[cls] = {
+                name: (i, attr, name, _parser(hint)) for i, (attr, name, hint, _zero) in enumerate(cls._wire_fields())
+            }
+        return index
+
+    @classmethod
     def from_wire(cls: type[M], data: Any, path: str = "", errors: list[Violation] | None = None) -> M:
         """Build from a JSON-like dict, recording type problems in `errors` (or raising when None)."""
         own: list[Violation] = [] if errors is None else errors
         if data is None:
             data = {}
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # (the ABC check is slow)
             own.append(invalid(path or "<root>", _type_name(data), "must be an object"))
             data = {}
         kwargs: dict[str, Any] = {}
-        for attr, name, hint, _zero_value in cls._wire_fields():
-            if name not in data:
-                continue
-            value = _parser(hint)(data[name], _join(path, name) if path else name, own)
+        index = cls._wire_index()
+        # The fields the data has (usually a few of many), in declaration order: violations keep that order.
+        present = [index[key] for key in data if key in index]
+        if len(present) > 1:
+            present.sort()
+        for _position, attr, name, parse in present:
+            value = parse(data[name], f"{path}.{name}" if path else name, own)
             if value is not _SKIP:
                 kwargs[attr] = value
         obj = cls(**kwargs)
@@ -260,7 +274,7 @@ def _parser(hint: Any) -> Parser:
         def parse_map(value: Any, path: str, errors: list[Violation]) -> Any:
             if value is None:
                 return _SKIP
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 errors.append(invalid(path, value, "must be an object"))
                 return _SKIP
             if not strings:
@@ -280,7 +294,7 @@ def _parser(hint: Any) -> Parser:
         def parse_model(value: Any, path: str, errors: list[Violation]) -> Any:
             if value is None:
                 return _SKIP
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 errors.append(invalid(path, value, "must be an object"))
                 return _SKIP
             return model.from_wire(value, path, errors)

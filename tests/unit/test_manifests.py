@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,3 +44,13 @@ def test_a_document_that_is_not_a_mapping_is_an_error_line() -> None:
     docs, errors = manifests.parse_text("- a\n- b\n", "f.yaml")
     assert docs == []
     assert [str(e) for e in errors] == ["f.yaml#1: document is not a Kubernetes object (a mapping)"]
+
+
+@pytest.mark.parametrize("value", ["!!int x", "!!bool maybe", "!!float ''", "!!timestamp x", "!!int " + "9" * 5000])
+def test_a_tagged_value_that_cannot_be_read_is_one_error_line_not_a_traceback(value: str) -> None:
+    text = "kind: Secret\nmetadata: {name: ok}\n---\nkind: Secret\nmetadata: {name: bad}\n"
+    text += f"stringData: {{a: {value}}}\n"
+    docs, errors = manifests.parse_text(text, "f.yaml")
+    assert [d.name for d in docs] == ["ok"]
+    assert [str(e) for e in errors] == [f"f.yaml#2: {errors[0].message}"]
+    assert errors[0].message.startswith("invalid YAML")

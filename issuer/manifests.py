@@ -295,13 +295,29 @@ def dump_all(objects: Iterable[dict[str, Any]]) -> str:
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
-_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
 
 
+_ENCODE_STRING = json.encoder.encode_basestring_ascii  # what json.dumps does with a str, without its set-up
+_KEYS: dict[str, str] = {}  # rendered keys: Secrets repeat the same few
+
+
 def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) and key.lower() not in _RESERVED else _scalar(key)
+    found = _KEYS.get(key)
+    if found is None:
+        found = key if _PLAIN_KEY.match(key) and key.lower() not in _RESERVED else _scalar(key)
+        if len(_KEYS) < 4096:
+            _KEYS[key] = found
+    return found
+
+
+def _string(text: str) -> str:
+    if text.isascii() and text.isprintable():  # [\x20-\x7e]*: a JSON string is a YAML double-quoted one
+        return _ENCODE_STRING(text)
+    # Anything else (control characters, astral code points): let libyaml choose the escapes.
+    dumped: str = yaml.dump(text, Dumper=_DUMPER, default_style='"', width=1 << 30, allow_unicode=False)
+    return dumped.removesuffix("\n...\n").strip()
 
 
 def _scalar(value: Any) -> str:
@@ -313,12 +329,7 @@ def _scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):  # YAML 1.1 wants a dot in floats ("1e-5" would read as a string)
         return str(yaml.dump(value, Dumper=_DUMPER)).removesuffix("\n...\n").strip()
-    text = str(value)
-    if _PRINTABLE_ASCII.match(text):
-        return json.dumps(text)
-    # Anything else (control characters, astral code points): let libyaml choose the escapes.
-    dumped: str = yaml.dump(text, Dumper=_DUMPER, default_style='"', width=1 << 30, allow_unicode=False)
-    return dumped.removesuffix("\n...\n").strip()
+    return _string(str(value))
 
 
 def _emit(node: Any, indent: int, out: list[str]) -> None:
@@ -327,15 +338,18 @@ def _emit(node: Any, indent: int, out: list[str]) -> None:
         if not node:
             out.append(pad + "{}\n")
         for key, value in node.items():
-            if isinstance(value, dict) and value:
-                out.append(f"{pad}{_key(str(key))}:\n")
+            name = _key(key if type(key) is str else str(key))
+            if type(value) is str:  # most values: a fast path
+                out.append(f"{pad}{name}: {_string(value)}\n")
+            elif isinstance(value, dict) and value:
+                out.append(f"{pad}{name}:\n")
                 _emit(value, indent + 2, out)
             elif isinstance(value, list) and value:
-                out.append(f"{pad}{_key(str(key))}:\n")
+                out.append(f"{pad}{name}:\n")
                 _emit(value, indent, out)
             else:
                 empty = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else _scalar(value)
-                out.append(f"{pad}{_key(str(key))}: {empty}\n")
+                out.append(f"{pad}{name}: {empty}\n")
     elif isinstance(node, list):
         for item in node:
             if isinstance(item, dict | list) and item:

@@ -67,6 +67,7 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
         ) from None
     # What a reader would find in it is known: remembered, so that signing does not read it back.
     _FACTS.put(csr, Facts(
+        subject=subject,
         public_key=key.public_key(),
         is_ca=True if cert_spec.is_ca else None,
         usages=encoded_usages,
@@ -80,6 +81,7 @@ def build(cert_spec: t.CertificateSpec, key: keys.PrivateKey) -> x509.Certificat
 class Facts:
     """What the certificate template takes from a CSR (see template.from_request)."""
 
+    subject: x509.Name
     public_key: object  # the subject's public key (vetted by the template)
     is_ca: bool | None  # BasicConstraints' CA flag, None without the extension
     usages: usages.Usages | None  # KeyUsage and ExtendedKeyUsage, None without both
@@ -110,6 +112,7 @@ def read_facts(csr: x509.CertificateSigningRequest) -> Facts:
     with contextlib.suppress(x509.ExtensionNotFound):
         nc = extensions.get_extension_for_class(x509.NameConstraints)
     return Facts(
+        subject=csr.subject,
         public_key=csr.public_key(),
         is_ca=basic_constraints_ca(csr),
         usages=usages.from_extensions(extensions),

@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
 from issuer.api import types as t
 from issuer.api import validation
+from issuer.pki import memo
 from issuer.pki.errors import PKIError
 
 
@@ -157,6 +158,37 @@ def read_alt_names(extensions: x509.Extensions) -> AltNames:
         return AltNames()
     san = ext.value
     assert isinstance(san, x509.SubjectAlternativeName)
+    return _alt_names(san, ext.critical)
+
+
+def remember_certificate(
+    cert: x509.Certificate, subject: x509.Name, san: x509.SubjectAlternativeName | None, san_critical: bool
+) -> None:
+    """What a certificate just built holds (its subject and SANs as given to the builder), so that reading
+    them for its Secret's annotations does not parse it back."""
+    _BUILT.put(cert, (subject, san, san_critical))
+
+
+def certificate_subject(cert: x509.Certificate) -> SubjectFields:
+    """`read_subject(cert.subject)`, from what `remember_certificate` kept when it can."""
+    built = _BUILT.get(cert)
+    return read_subject(built[0] if built is not None else cert.subject)
+
+
+def certificate_alt_names(cert: x509.Certificate) -> AltNames:
+    """`read_alt_names(cert.extensions)`, from what `remember_certificate` kept when it can."""
+    built = _BUILT.get(cert)
+    if built is None:
+        return read_alt_names(cert.extensions)
+    san, critical = built[1], built[2]
+    return _alt_names(san, critical) if san is not None else AltNames()
+
+
+# Keyed by the certificate (hashed and compared by its DER, cheaply).
+_BUILT: memo.Memo[x509.Certificate, tuple[x509.Name, x509.SubjectAlternativeName | None, bool]] = memo.Memo(512)
+
+
+def _alt_names(san: x509.SubjectAlternativeName, critical: bool) -> AltNames:
     others: list[tuple[str, str]] = []
     for other in san.get_values_for_type(x509.OtherName):
         text = decode_utf8_string_der(other.value)
@@ -167,7 +199,7 @@ def read_alt_names(extensions: x509.Extensions) -> AltNames:
         uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
         email_addresses=tuple(san.get_values_for_type(x509.RFC822Name)),
         other_names=tuple(others),
-        critical=ext.critical,
+        critical=critical,
     )
 
 

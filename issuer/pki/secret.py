@@ -167,8 +167,8 @@ def secret_annotations(
 ) -> dict[str, str]:
     """cert-manager's Secret annotations: secretTemplate's, then the base ones (which win)."""
     crt = _as_certificate(leaf)
-    subject = names.read_subject(crt.subject)
-    sans = names.read_alt_names(crt.extensions)
+    subject = names.certificate_subject(crt)
+    sans = names.certificate_alt_names(crt)
     out: dict[str, str] = {}
     if cert.spec.secret_template is not None:
         out.update(cert.spec.secret_template.annotations)

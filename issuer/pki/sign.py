@@ -23,7 +23,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from issuer.api import types as t
 from issuer.pki import ca as ca_mod
-from issuer.pki import chain, keys, template
+from issuer.pki import chain, keys, names, template
 from issuer.pki import csr as csr_mod
 from issuer.pki.errors import PKIError
 
@@ -166,9 +166,11 @@ def build_certificate(
         ]
         if access:
             builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
-        return builder.sign(signer, keys.signature_hash(signer))
+        leaf = builder.sign(signer, keys.signature_hash(signer))
     except PKIError:
         raise
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise PKIError(f"cannot sign the certificate: {text}") from None
+    names.remember_certificate(leaf, tmpl.subject, tmpl.alt_names, tmpl.alt_names_critical)
+    return leaf

@@ -63,7 +63,7 @@ def from_request(
         raise PKIError(f"unsupported public key type {type(public_key).__name__} in certificate request")
     not_before = now.astimezone(_dt.UTC).replace(microsecond=0)
     return Template(
-        subject=csr.subject,
+        subject=found.subject,
         public_key=public_key,  # type: ignore[arg-type]  # checked by algorithm_of above
         serial_number=x509.random_serial_number(),
         not_before=not_before,

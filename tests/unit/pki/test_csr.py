@@ -14,7 +14,7 @@ from issuer.api import constants as c
 from issuer.api import types as t
 from issuer.pki import csr, names, pem, usages
 from issuer.pki.errors import PKIError
-from tests.unit.pki.helpers import cached_key
+from tests.unit.pki.helpers import cached_key, self_signed
 
 UPN = "1.3.6.1.4.1.311.20.2.3"
 
@@ -503,6 +503,7 @@ def test_facts_remembered_by_build_are_what_the_csr_says(fields: dict[str, objec
     reread = csr.read_facts(x509.load_pem_x509_csr(built.public_bytes(serialization.Encoding.PEM)))
     assert remembered == dataclasses.replace(reread, public_key=remembered.public_key)
     assert remembered.public_key == reread.public_key
+    assert remembered.subject.public_bytes() == reread.subject.public_bytes()
     if remembered.alt_names is not None:
         assert list(remembered.alt_names) == list(reread.alt_names or ())
 
@@ -519,3 +520,14 @@ def test_facts_of_a_csr_from_elsewhere_are_read() -> None:
     found = csr.facts(foreign)
     assert found.is_ca is False and found.alt_names is None and found.name_constraints is None
     assert found.usages == usages.Usages(frozenset(), (ExtendedKeyUsageOID.CLIENT_AUTH,))
+
+
+@pytest.mark.parametrize("fields", FACT_SPECS)
+def test_subject_and_sans_remembered_for_a_signed_leaf_are_what_the_leaf_says(fields: dict[str, object]) -> None:
+    """The Secret's annotations read a leaf's subject and SANs from what signing gave the builder: the same
+    as reading the leaf parsed again from its PEM."""
+    spec = t.CertificateSpec(**fields)  # type: ignore[arg-type]
+    leaf = self_signed(spec, cached_key("ECDSA")).leaf
+    fresh = x509.load_pem_x509_certificate(leaf.public_bytes(serialization.Encoding.PEM))
+    assert names.certificate_subject(leaf) == names.read_subject(fresh.subject)
+    assert names.certificate_alt_names(leaf) == names.read_alt_names(fresh.extensions)

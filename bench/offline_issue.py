@@ -145,7 +145,7 @@ def engine_run(path: pathlib.Path, workers: int) -> float:
     from issuer import manifests, offline
 
     started = time.perf_counter()
-    docs, problems = manifests.load([str(path)])
+    docs, problems = manifests.load([str(path)], workers=workers)
     result = offline.issue_documents(docs, dt.datetime.now(dt.UTC), workers=workers)
     result.yaml()
     elapsed = time.perf_counter() - started

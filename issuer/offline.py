@@ -13,25 +13,23 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import contextlib
 import dataclasses
 import datetime as _dt
 import os
 import pathlib
-import pickle
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from issuer import manifests, offline_acme
+from issuer import forking, manifests, offline_acme
 from issuer.api import constants as c
 from issuer.api import defaults, validation
 from issuer.api import types as t
 from issuer.api.model import InvalidObject
 from issuer.controllers import issuing, requestmanager
+from issuer.forking import default_workers
 from issuer.pki import csr as csr_mod
 from issuer.pki import keys
 from issuer.pki.errors import PKIError
@@ -347,57 +345,13 @@ class _Outcome:
 
 
 # Below this many Certificates a batch is issued in this process: a fork and the pickled results cost
-# about a millisecond, a leaf about half of one.
+# about a millisecond, a leaf about a quarter of one.
 PARALLEL_MIN_BATCH = 64
 
 
-def default_workers() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def _map(fn: Callable[[_Cert], _Outcome], items: list[_Cert], workers: int) -> list[_Outcome]:
-    """[fn(item) for item in items], split over `workers` processes when it pays. Each child gets a
-    contiguous slice, computes it after the fork (sharing the parent's parsed issuers, CA key and memos)
-    and sends back pickled outcomes; the parent does the first slice itself. A child that dies or fails
-    leaves its slice to the parent, so the result never depends on the processes."""
-    workers = min(workers, len(items) // (PARALLEL_MIN_BATCH // 2) or 1)
-    if workers < 2 or len(items) < PARALLEL_MIN_BATCH or not hasattr(os, "fork") or threading.active_count() > 1:
-        return [fn(item) for item in items]
-    size = -(-len(items) // workers)
-    slices = [items[i:i + size] for i in range(0, len(items), size)]
-    children: list[tuple[int, int, list[_Cert]]] = []
-    for part in slices[1:]:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
-            code = 1
-            try:
-                os.close(read_fd)
-                payload = pickle.dumps([fn(item) for item in part], protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_fd, "wb") as pipe:
-                    pipe.write(payload)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_fd)
-        children.append((pid, read_fd, part))
-    out = [fn(item) for item in slices[0]]
-    for pid, read_fd, part in children:
-        with os.fdopen(read_fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        got: list[_Outcome] | None = None
-        if status == 0:
-            with contextlib.suppress(Exception):
-                got = pickle.loads(payload)  # our own child, over our own pipe
-        if not isinstance(got, list) or len(got) != len(part):
-            got = [fn(item) for item in part]
-        out.extend(got)
-    return out
+    """[fn(item) for item in items], split over `workers` forked processes when it pays (see forking)."""
+    return forking.map_in_processes(fn, items, workers, min_items=PARALLEL_MIN_BATCH)
 
 
 Signer = Callable[[_Cert, bytes], bytes | None]
@@ -594,7 +548,8 @@ def dump_secrets(secrets: list[dict[str, Any]]) -> str:
 def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     stdin_text = sys.stdin.read() if "-" in args.filename else None
-    docs, problems = manifests.load(args.filename, stdin_text)
+    workers = args.workers or default_workers()
+    docs, problems = manifests.load(args.filename, stdin_text, workers=workers)
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -611,7 +566,7 @@ def main(args: argparse.Namespace) -> int:
         default_namespace=args.namespace,
         cluster_resource_namespace=args.cluster_resource_namespace,
         acme=acme,
-        workers=args.workers or default_workers(),
+        workers=workers,
     )
     if result.errors:
         for line in result.errors:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -54,3 +58,78 @@ def test_a_tagged_value_that_cannot_be_read_is_one_error_line_not_a_traceback(va
     assert [d.name for d in docs] == ["ok"]
     assert [str(e) for e in errors] == [f"f.yaml#2: {errors[0].message}"]
     assert errors[0].message.startswith("invalid YAML")
+
+
+# Reading a big file in parts (parse_text with workers): the split and the joining are checked here in this
+# process (the parts are read one after the other); a fresh interpreter below forks for real.
+
+def serial_map(fn: Any, items: Any, workers: int, **_: Any) -> list[Any]:
+    return [fn(item) for item in items]
+
+
+def read(text: str, workers: int) -> list[tuple[int, Any]] | list[str]:
+    docs, errors = manifests.parse_text(text, "f.yaml", workers=workers)
+    return [str(e) for e in errors] if errors else [(d.index, d.obj) for d in docs]
+
+
+PIECES = [
+    "kind: Secret\nmetadata: {name: a}\n",
+    "# a comment\nkind: Secret\nmetadata:\n  name: b\ndata:\n  x: |\n    line\n    ---\n",
+    "",  # an empty document
+    "kind: List\nitems:\n- {kind: Secret, metadata: {name: c}}\n- {kind: Secret, metadata: {name: d}}\n",
+    "kind: Secret\nstringData:\n  s: |\n    text\n",
+    "just a string\n",  # not an object: a problem, so the whole file is read again in one piece
+    "kind: Secret\nmetadata: {name: e}\n...\n",
+]
+SEPARATORS = ["---\n", "--- \n", "---  # next\n", "---\r\n"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(SEPARATORS)), min_size=1, max_size=40),
+       st.integers(min_value=2, max_value=4), st.booleans())
+def test_a_file_read_in_parts_gives_what_reading_it_whole_gives(
+    pieces: list[tuple[str, str]], workers: int, leading: bool
+) -> None:
+    text = ("---\n" if leading else "") + "".join(piece + separator for piece, separator in pieces)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifests, "PARALLEL_MIN_DOCUMENTS", 1)
+        patch.setattr(manifests.forking, "map_in_processes", serial_map)
+        assert read(text, workers) == read(text, 1)
+
+
+@pytest.mark.parametrize("risky", ["--- |\nroot text\n---\nmore\n", "%YAML 1.1\n---\na: 1\n", "|\n---\n",
+                                   "--- !!str\n---\n", "&a\n---\n"])
+def test_files_that_could_hold_a_block_scalar_at_a_document_root_are_not_cut(risky: str) -> None:
+    text = risky + "---\nkind: Secret\n" * 300
+    assert manifests._split_documents(text, 2) is None
+    assert manifests._split_documents("---\nkind: Secret\n" * 300, 2) is not None
+
+
+FORKED_READ = """
+import json, os, sys
+from issuer import forking, manifests
+forks = []
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid:
+        forks.append(pid)
+    return pid
+forking.os.fork = fork
+text = sys.stdin.read()
+whole = manifests.parse_text(text, "f.yaml")
+parts = manifests.parse_text(text, "f.yaml", workers=3)
+print(json.dumps({"forks": len(forks), "same": whole == parts, "docs": len(parts[0]),
+                  "last": parts[0][-1].index, "errors": [str(e) for e in parts[1]]}))
+"""
+
+
+def test_a_big_file_is_read_by_forked_processes_with_the_same_documents() -> None:
+    text = "".join(f"---\nkind: Secret\nmetadata: {{name: s{i}}}\n" + ("---\n" if i % 50 == 0 else "")
+                   for i in range(manifests.PARALLEL_MIN_DOCUMENTS + 100))
+    proc = subprocess.run([sys.executable, "-c", FORKED_READ], input=text, capture_output=True, text=True,
+                          check=False, cwd=pathlib.Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    count = manifests.PARALLEL_MIN_DOCUMENTS + 100
+    assert out == {"forks": 2, "same": True, "docs": count, "last": count + 6, "errors": []}

@@ -262,7 +262,7 @@ def test_garbled_manifests_never_crash_the_offline_engine(kind: str, spec: Any, 
 # pytest session that ran the API-server tiers has some: these runs happen in a fresh interpreter.
 FORK_RUN = """
 import base64, datetime as dt, json, os, sys
-from issuer import offline
+from issuer import forking, offline
 from tests.unit import test_offline as t
 forks = []
 real_fork = os.fork
@@ -271,7 +271,7 @@ def fork():
     if pid:
         forks.append(pid)
     return pid
-offline.os.fork = fork
+forking.os.fork = fork
 docs = t.docs_of(sys.stdin.read())
 out = {}
 for workers in (1, int(sys.argv[1])):

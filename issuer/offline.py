@@ -18,7 +18,6 @@ import datetime as _dt
 import os
 import pathlib
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -513,6 +512,8 @@ def _order(
 def write_out_dir(out_dir: pathlib.Path, secrets: list[dict[str, Any]]) -> None:
     """DIR/<namespace>/<secretName>/<key>; written to a sibling temp folder first, then moved into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only here: importing it costs the command 3 ms
+
     staging = pathlib.Path(tempfile.mkdtemp(prefix=".issuer-", dir=out_dir))
     try:
         for body in secrets:

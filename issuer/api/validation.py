@@ -19,7 +19,6 @@ import binascii
 import datetime as _dt
 import ipaddress
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -938,6 +937,8 @@ def is_timezone(name: str) -> bool:
     """Go's time.LoadLocation: "", "UTC", "Local" or an IANA name."""
     if name in ("", "UTC", "Local"):
         return True
+    import zoneinfo  # only for a timezone to check: 2 ms to import
+
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):

@@ -118,6 +118,7 @@ class Model:
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
     _names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
+    _construct_cache: ClassVar[dict[type, tuple[bool, dict[str, Any], tuple[tuple[str, Any], ...]]]] = {}
     _index_cache: ClassVar[dict[type, dict[str, tuple[int, str, str, Parser]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -172,6 +173,36 @@ class Model:
         return index
 
     @classmethod
+    def _construct(cls: type[M], kwargs: dict[str, Any]) -> M:
+        """`cls(**kwargs)` without the generated __init__, which sets the ~30 fields of a spec one
+        `object.__setattr__` at a time: the defaults and the given values go into the instance dict at
+        once (the views have no __post_init__; a class with a required field uses its __init__)."""
+        plan = Model._construct_cache.get(cls)
+        if plan is None:
+            defaults: dict[str, Any] = {}
+            factories: list[tuple[str, Any]] = []
+            direct = not hasattr(cls, "__post_init__")
+            for f in dataclasses.fields(cls):
+                if f.default is not dataclasses.MISSING:
+                    defaults[f.name] = f.default
+                elif f.default_factory is not dataclasses.MISSING:
+                    factories.append((f.name, f.default_factory))
+                else:
+                    direct = False
+            plan = Model._construct_cache[cls] = (direct, defaults, tuple(factories))
+        direct, defaults, made = plan
+        if not direct:
+            return cls(**kwargs)
+        obj = object.__new__(cls)
+        state = obj.__dict__
+        state.update(defaults)
+        for name, factory in made:
+            if name not in kwargs:
+                state[name] = factory()
+        state.update(kwargs)
+        return obj
+
+    @classmethod
     def from_wire(cls: type[M], data: Any, path: str = "", errors: list[Violation] | None = None) -> M:
         """Build from a JSON-like dict, recording type problems in `errors` (or raising when None)."""
         own: list[Violation] = [] if errors is None else errors
@@ -190,7 +221,7 @@ class Model:
             value = parse(data[name], f"{path}.{name}" if path else name, own)
             if value is not _SKIP:
                 kwargs[attr] = value
-        obj = cls(**kwargs)
+        obj = cls._construct(kwargs)
         if errors is None and own:
             raise InvalidObject(cls.__name__, "", own)
         return obj

@@ -451,3 +451,14 @@ def test_views_compare_hash_and_print_as_dataclasses_do() -> None:
     assert t.CertificateSpec.__doc__
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.name = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", sorted({c for c in vars(t).values() if isinstance(c, type) and issubclass(c, Model)
+                                        and c is not Model}, key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_views_built_by_parsing_equal_those_built_by_their_constructor(cls: type[Model]) -> None:
+    """from_wire fills the instance dict directly (not through the generated __init__): same object."""
+    built = cls._construct({})
+    assert built == cls() and vars(built) == vars(cls())
+    for name, value in vars(built).items():
+        if isinstance(value, dict | list):  # default factories give each object its own
+            assert value is not getattr(cls._construct({}), name)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import functools
 
 from issuer.api import constants as c
 from issuer.api import duration as _duration
@@ -30,9 +29,8 @@ def private_key(spec: t.CertificateSpec) -> t.CertificatePrivateKey:
     return private_key_of(spec.private_key)
 
 
-@functools.lru_cache(maxsize=256)
 def private_key_of(pk: t.CertificatePrivateKey | None) -> t.CertificatePrivateKey:
-    """`private_key` of a spec.privateKey value (remembered: a few distinct values recur on every issuance)."""
+    """`private_key` of a spec.privateKey value."""
     pk = pk or t.CertificatePrivateKey()
     algorithm = pk.algorithm or c.RSA
     size = pk.size

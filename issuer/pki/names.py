@@ -189,15 +189,19 @@ _BUILT: memo.Memo[x509.Certificate, tuple[x509.Name, x509.SubjectAlternativeName
 
 
 def _alt_names(san: x509.SubjectAlternativeName, critical: bool) -> AltNames:
+    found: dict[type, list[x509.GeneralName]] = {}
+    for name in san:  # one pass, by type (get_values_for_type walks all of them for each type)
+        found.setdefault(type(name), []).append(name)
     others: list[tuple[str, str]] = []
-    for other in san.get_values_for_type(x509.OtherName):
+    for other in found.get(x509.OtherName, ()):
+        assert isinstance(other, x509.OtherName)
         text = decode_utf8_string_der(other.value)
         others.append((other.type_id.dotted_string, text if text is not None else other.value.hex()))
     return AltNames(
-        dns_names=tuple(san.get_values_for_type(x509.DNSName)),
-        ip_addresses=tuple(format_ip(ip) for ip in san.get_values_for_type(x509.IPAddress)),
-        uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
-        email_addresses=tuple(san.get_values_for_type(x509.RFC822Name)),
+        dns_names=tuple(n.value for n in found.get(x509.DNSName, ())),
+        ip_addresses=tuple(format_ip(n.value) for n in found.get(x509.IPAddress, ())),
+        uris=tuple(n.value for n in found.get(x509.UniformResourceIdentifier, ())),
+        email_addresses=tuple(n.value for n in found.get(x509.RFC822Name, ())),
         other_names=tuple(others),
         critical=critical,
     )

@@ -348,7 +348,7 @@ def dump_all(objects: Iterable[dict[str, Any]]) -> str:
     return "".join(out)
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"})
 
@@ -360,7 +360,7 @@ _KEYS: dict[str, str] = {}  # rendered keys: Secrets repeat the same few
 def _key(key: str) -> str:
     found = _KEYS.get(key)
     if found is None:
-        found = key if _PLAIN_KEY.match(key) and key.lower() not in _RESERVED else _scalar(key)
+        found = key if _PLAIN_KEY.fullmatch(key) and key.lower() not in _RESERVED else _scalar(key)
         if len(_KEYS) < 4096:
             _KEYS[key] = found
     return found

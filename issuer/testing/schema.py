@@ -273,7 +273,7 @@ _UUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?
 
 
 def _valid_date_time(s: str) -> bool:
-    m = _DATE_TIME_RE.match(s)
+    m = _DATE_TIME_RE.fullmatch(s)
     if not m:
         return False
     month, day = int(s[5:7]), int(s[8:10])
@@ -307,9 +307,9 @@ def _valid_cidr(s: str) -> bool:
 _FORMATS: Final[dict[str, Callable[[str], bool]]] = {
     "date-time": _valid_date_time,
     "datetime": _valid_date_time,
-    "date": lambda s: bool(_DATE_RE.match(s)),
+    "date": lambda s: bool(_DATE_RE.fullmatch(s)),
     "byte": _valid_b64,
-    "uuid": lambda s: bool(_UUID_RE.match(s)),
+    "uuid": lambda s: bool(_UUID_RE.fullmatch(s)),
     "ipv4": lambda s: _valid_ip(s, 4),
     "ipv6": lambda s: _valid_ip(s, 6),
     "cidr": _valid_cidr,
@@ -1026,7 +1026,7 @@ def _timestamp(v: Any) -> datetime.datetime:
 
 
 def _parse_rfc3339(v: str) -> datetime.datetime | None:
-    if not _DATE_TIME_RE.match(v):
+    if not _DATE_TIME_RE.fullmatch(v):
         return None
     text = v.replace("z", "Z").replace("t", "T")
     if text.endswith("Z"):
@@ -2069,7 +2069,7 @@ def _to_plain(value: JSON, schema: dict[str, Any]) -> Any:
         fmt = schema.get("format")
         if fmt == "date-time":
             return _parse_rfc3339(value) or value
-        if fmt == "date" and _DATE_RE.match(value):
+        if fmt == "date" and _DATE_RE.fullmatch(value):
             return _parse_rfc3339(f"{value}T00:00:00Z") or value
         if fmt == "duration":
             try:

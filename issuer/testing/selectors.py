@@ -81,7 +81,7 @@ def _key_problems(key: str) -> list[str]:
             return ["prefix part must be non-empty"]
         if len(prefix) > 253:
             return ["prefix part must be no more than 253 characters"]
-        if not _DNS1123_SUBDOMAIN_RE.match(prefix):
+        if not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
             return [_PREFIX_MSG]
     else:
         return [
@@ -94,7 +94,7 @@ def _key_problems(key: str) -> list[str]:
         return ["name part must be non-empty"]
     if len(name) > 63:
         return ["name part must be no more than 63 characters"]
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         return [_NAME_MSG]
     return []
 
@@ -111,7 +111,7 @@ def _check_value(key: str, index: int, value: str) -> None:
             f"unable to parse requirement: values[{index}][{key}]: Invalid value: {_quote(value)}: must be no more "
             "than 63 characters"
         )
-    if not _VALUE_RE.match(value):
+    if not _VALUE_RE.fullmatch(value):
         raise SelectorError(
             f"unable to parse requirement: values[{index}][{key}]: Invalid value: {_quote(value)}: {_VALUE_MSG}"
         )

@@ -30,7 +30,7 @@ def test_dump_all_reads_back_as_the_same_objects_with_pyyaml(objects: list[dict[
 
 
 def test_strings_that_look_like_numbers_or_booleans_stay_strings() -> None:
-    obj = {"a": "true", "b": "0123", "c": "1.5", "d": "null", "on": "yes", "e": ""}
+    obj = {"a": "true", "b": "0123", "c": "1.5", "d": "null", "on": "yes", "e": "", "A\n": "key with a newline"}
     assert yaml.safe_load(manifests.dump_all([obj])) == obj
 
 

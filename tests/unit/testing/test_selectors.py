@@ -183,3 +183,10 @@ def test_field_selector_parsing_never_crashes(text: str) -> None:
     except SelectorError:
         return
     selector.matches(FIELDS.get)
+
+
+@pytest.mark.parametrize("labels", [{"app\n": "web"}, {"app": "web\n"}, {"example.com\n/app": "web"}])
+def test_a_trailing_newline_does_not_pass_for_a_valid_key_or_value(labels: dict[str, str]) -> None:
+    """Go's regexp `$` is the end of the text; Python's also matches before a final newline."""
+    with pytest.raises(selectors.SelectorError):
+        selectors.from_dict({"matchLabels": labels})

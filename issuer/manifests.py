@@ -366,7 +366,12 @@ def _key(key: str) -> str:
     return found
 
 
+_NOTHING_TO_ESCAPE = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but " and \ (base64 data, names, ...)
+
+
 def _string(text: str) -> str:
+    if _NOTHING_TO_ESCAPE.fullmatch(text):
+        return f'"{text}"'
     if text.isascii() and text.isprintable():  # [\x20-\x7e]*: a JSON string is a YAML double-quoted one
         return _ENCODE_STRING(text)
     # Anything else (control characters, astral code points): let libyaml choose the escapes.

@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import functools
 import json
+import operator
 import types
 import typing
 from collections.abc import Mapping
@@ -118,6 +119,7 @@ class Model:
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
     _names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
+    _getter_cache: ClassVar[dict[type, typing.Callable[[Any], tuple[Any, ...]]]] = {}
     _construct_cache: ClassVar[dict[type, tuple[bool, dict[str, Any], tuple[tuple[str, Any], ...]]]] = {}
     _index_cache: ClassVar[dict[type, dict[str, tuple[int, str, str, Parser]]]] = {}
 
@@ -134,7 +136,17 @@ class Model:
         return names
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self._field_names()])
+        cls = self.__class__
+        getter = Model._getter_cache.get(cls)
+        if getter is None:  # attrgetter builds the tuple in C, as fast as the generated methods
+            names = cls._field_names()
+            if len(names) > 1:
+                getter = operator.attrgetter(*names)
+            else:  # one name: attrgetter would give the value itself
+                getter = lambda obj: tuple(getattr(obj, n) for n in names)  # noqa: E731
+            Model._getter_cache[cls] = getter
+        values: tuple[Any, ...] = getter(self)
+        return values
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

@@ -20,6 +20,16 @@ EXIT_USAGE = 2
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes, at least 1: {text!r}")
+    return value
+
+
 def _cmd_issue(args: argparse.Namespace) -> int:
     from issuer import offline
 
@@ -158,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     issue.add_argument("--out-dir", metavar="DIR", help="also write DIR/<namespace>/<secretName>/<key> files")
     issue.add_argument(
-        "--workers", type=int, default=0, metavar="N",
-        help="processes issuing Certificates that do not depend on each other (default: one per CPU)",
+        "--workers", type=_workers, default=0, metavar="N",
+        help="processes reading big files and issuing Certificates that do not depend on each other "
+        "(default: one per CPU)",
     )
     issue.add_argument(
         "-n", "--namespace", default="default", help="namespace for documents that name none (default: default)"

@@ -216,6 +216,14 @@ def test_standard_input_and_exit_code_zero() -> None:
     assert doc["metadata"]["name"] == "a-tls"
 
 
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_a_worker_count_below_one_is_a_usage_error(workers: str) -> None:
+    proc = run_cli("--workers", workers, "-f", "-", stdin=stream(SELFSIGNED, cert("a", "selfsigned")))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == (
+        f"issuer issue: error: argument --workers: must be a whole number of processes, at least 1: {workers!r}")
+
+
 def test_yaml_that_does_not_parse_is_one_line_with_exit_code_two() -> None:
     proc = run_cli("-f", "-", stdin="kind: [unclosed\n")
     assert proc.returncode == 2

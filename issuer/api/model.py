@@ -1,6 +1,8 @@
 """The small machinery behind the typed API views: wire names, parsing dicts into frozen dataclasses, and back.
 
-Every type in `issuer.api.types` is a frozen dataclass deriving from `Model`. A field's wire name is its
+Every type in `issuer.api.types` is an immutable dataclass declared with `@model` (deriving from `Model`,
+which gives the construction, equality, hashing and immutability of a frozen dataclass without generating
+code for each class: importing the ~50 views takes 2 ms instead of 25). A field's wire name is its
 camelCase form (``dns_names`` -> ``dnsNames``) unless the field's metadata names it (``wire("isCA")``).
 Parsing never raises on odd input of a field: it records a `Violation` in the Kubernetes style
 (``spec.dnsNames[0]: Invalid value: 5: must be a string``) and leaves the field at its default, so a
@@ -108,19 +110,25 @@ def camel(name: str) -> str:
 M = TypeVar("M", bound="Model")
 
 
-@dataclasses.dataclass(frozen=True)
-class Model:
-    """Base of every typed view: `from_wire` / `to_wire` with camelCase names.
+@typing.dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+def model(cls: type[M]) -> type[M]:
+    """Declare a typed view: a dataclass (fields, `dataclasses.fields`/`replace`) whose __init__, equality,
+    hashing, repr and immutability are Model's generic ones. Generating those for each of the ~50 views
+    took most of the import time of `issuer.api.types`, which every `issuer` command pays."""
+    return dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
 
-    The views are declared `@dataclasses.dataclass(frozen=True, repr=False, eq=False)`: equality, hashing
-    and repr are these generic ones, with the dataclass semantics (fields in order, same class only).
-    Generating them for each of the ~50 classes took a third of the command's import time.
+
+class Model:
+    """Base of every typed view (declared with `@model`): `from_wire` / `to_wire` with camelCase names.
+
+    Construction, equality (same class, fields in order), hashing, repr and immutability (assigning or
+    deleting an attribute raises `dataclasses.FrozenInstanceError`) behave as a frozen dataclass's.
     """
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
     _names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
     _getter_cache: ClassVar[dict[type, typing.Callable[[Any], tuple[Any, ...]]]] = {}
-    _construct_cache: ClassVar[dict[type, tuple[bool, dict[str, Any], tuple[tuple[str, Any], ...]]]] = {}
+    _plan_cache: ClassVar[dict[type, _Plan]] = {}
     _index_cache: ClassVar[dict[type, dict[str, tuple[int, str, str, Parser]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -128,11 +136,58 @@ class Model:
         if cls.__doc__ is None:  # else the dataclass decorator computes a signature for one (slow)
             cls.__doc__ = cls.__name__
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        plan = self._plan()
+        if args:
+            if len(args) > len(plan.names):
+                raise TypeError(f"{type(self).__name__}() takes {len(plan.names)} positional arguments")
+            for name, value in zip(plan.names, args, strict=False):
+                if name in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for argument {name!r}")
+                kwargs[name] = value
+        if not plan.known.issuperset(kwargs):
+            unknown = sorted(set(kwargs) - plan.known)[0]
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown!r}")
+        missing = [name for name in plan.required if name not in kwargs]
+        if missing:
+            raise TypeError(f"{type(self).__name__}() missing required argument {missing[0]!r}")
+        self._fill(plan, kwargs)
+
+    def _fill(self, plan: _Plan, kwargs: dict[str, Any]) -> None:
+        state = self.__dict__
+        state.update(plan.defaults)
+        for name, factory in plan.factories:
+            if name not in kwargs:
+                state[name] = factory()
+        state.update(kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    @classmethod
+    def _plan(cls) -> _Plan:
+        plan = Model._plan_cache.get(cls)
+        if plan is None:
+            fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+            plan = Model._plan_cache[cls] = _Plan(
+                names=tuple(f.name for f in fields),
+                known=frozenset(f.name for f in fields),
+                defaults={f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
+                factories=tuple((f.name, f.default_factory) for f in fields
+                                if f.default_factory is not dataclasses.MISSING),
+                required=tuple(f.name for f in fields
+                               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING),
+            )
+        return plan
+
     @classmethod
     def _field_names(cls) -> tuple[str, ...]:
         names = Model._names_cache.get(cls)
         if names is None:
-            names = Model._names_cache[cls] = tuple(f.name for f in dataclasses.fields(cls))
+            names = Model._names_cache[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         return names
 
     def _values(self) -> tuple[Any, ...]:
@@ -168,7 +223,7 @@ class Model:
             hints = typing.get_type_hints(cls)
             cached = tuple(
                 (f.name, f.metadata.get("wire", camel(f.name)), hints[f.name], _zero(f))
-                for f in dataclasses.fields(cls)
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
                 if not f.name.startswith("_")
             )
             Model._fields_cache[cls] = cached
@@ -186,32 +241,12 @@ class Model:
 
     @classmethod
     def _construct(cls: type[M], kwargs: dict[str, Any]) -> M:
-        """`cls(**kwargs)` without the generated __init__, which sets the ~30 fields of a spec one
-        `object.__setattr__` at a time: the defaults and the given values go into the instance dict at
-        once (the views have no __post_init__; a class with a required field uses its __init__)."""
-        plan = Model._construct_cache.get(cls)
-        if plan is None:
-            defaults: dict[str, Any] = {}
-            factories: list[tuple[str, Any]] = []
-            direct = not hasattr(cls, "__post_init__")
-            for f in dataclasses.fields(cls):
-                if f.default is not dataclasses.MISSING:
-                    defaults[f.name] = f.default
-                elif f.default_factory is not dataclasses.MISSING:
-                    factories.append((f.name, f.default_factory))
-                else:
-                    direct = False
-            plan = Model._construct_cache[cls] = (direct, defaults, tuple(factories))
-        direct, defaults, made = plan
-        if not direct:
+        """`cls(**kwargs)` for keyword arguments known to be fields (parsing), without checking them."""
+        plan = cls._plan()
+        if plan.required:
             return cls(**kwargs)
         obj = object.__new__(cls)
-        state = obj.__dict__
-        state.update(defaults)
-        for name, factory in made:
-            if name not in kwargs:
-                state[name] = factory()
-        state.update(kwargs)
+        obj._fill(plan, kwargs)
         return obj
 
     @classmethod
@@ -254,6 +289,16 @@ class Model:
                 continue
             out[name] = value
         return out
+
+
+class _Plan(typing.NamedTuple):
+    """How to build one view class: its fields in order, defaults, default factories, required fields."""
+
+    names: tuple[str, ...]
+    known: frozenset[str]
+    defaults: dict[str, Any]
+    factories: tuple[tuple[str, Any], ...]
+    required: tuple[str, ...]
 
 
 _SKIP = object()

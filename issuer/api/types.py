@@ -13,13 +13,13 @@ import dataclasses
 from typing import Any, TypeVar
 
 from issuer.api import constants as c
-from issuer.api.model import JSON, InvalidObject, Model, Violation, invalid, wire
+from issuer.api.model import JSON, InvalidObject, Model, Violation, invalid, model, wire
 
 # ---------------------------------------------------------------------------------------------------------
 # Common pieces
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class OwnerReference(Model):
     api_version: str = ""
     kind: str = ""
@@ -29,7 +29,7 @@ class OwnerReference(Model):
     block_owner_deletion: bool | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ObjectMeta(Model):
     name: str = ""
     generate_name: str = ""
@@ -45,25 +45,25 @@ class ObjectMeta(Model):
     finalizers: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class IssuerRef(Model):
     name: str = ""
     kind: str = ""
     group: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class LocalObjectReference(Model):
     name: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class SecretKeySelector(Model):
     name: str = ""
     key: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Condition(Model):
     type: str = ""
     status: str = ""
@@ -77,13 +77,13 @@ class Condition(Model):
 # Certificate
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class SecretTemplate(Model):
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class X509Subject(Model):
     organizations: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
@@ -95,13 +95,13 @@ class X509Subject(Model):
     serial_number: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class OtherName(Model):
     oid: str = ""
     utf8_value: str = wire("utf8Value", default="")
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificatePrivateKey(Model):
     algorithm: str = ""
     size: int | None = None
@@ -109,7 +109,7 @@ class CertificatePrivateKey(Model):
     rotation_policy: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class JKSKeystore(Model):
     create: bool = False
     alias: str | None = None
@@ -117,7 +117,7 @@ class JKSKeystore(Model):
     password: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class PKCS12Keystore(Model):
     create: bool = False
     profile: str = ""
@@ -125,18 +125,18 @@ class PKCS12Keystore(Model):
     password: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateKeystores(Model):
     jks: JKSKeystore | None = None
     pkcs12: PKCS12Keystore | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class AdditionalOutputFormat(Model):
     type: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class NameConstraintItem(Model):
     dns_domains: tuple[str, ...] = wire("dnsDomains", default=())
     ip_ranges: tuple[str, ...] = wire("ipRanges", default=())
@@ -144,27 +144,27 @@ class NameConstraintItem(Model):
     uri_domains: tuple[str, ...] = wire("uriDomains", default=())
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class NameConstraints(Model):
     critical: bool = False
     permitted: NameConstraintItem | None = None
     excluded: NameConstraintItem | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class RenewalWindow(Model):
     timezone: str = ""
     window_duration: str = ""
     cron: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Renewal(Model):
     policy: str = ""
     windows: tuple[RenewalWindow, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateSpec(Model):
     secret_name: str = ""
     secret_template: SecretTemplate | None = None
@@ -192,7 +192,7 @@ class CertificateSpec(Model):
     name_constraints: NameConstraints | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateStatus(Model):
     conditions: tuple[Condition, ...] = ()
     last_failure_time: str = ""
@@ -204,7 +204,7 @@ class CertificateStatus(Model):
     next_private_key_secret_name: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Certificate(Model):
     api_version: str = c.API_VERSION
     kind: str = c.CERTIFICATE
@@ -217,7 +217,7 @@ class Certificate(Model):
 # CertificateRequest
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateRequestSpec(Model):
     duration: str = ""
     issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
@@ -230,7 +230,7 @@ class CertificateRequestSpec(Model):
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateRequestStatus(Model):
     conditions: tuple[Condition, ...] = ()
     certificate: bytes = b""
@@ -238,7 +238,7 @@ class CertificateRequestStatus(Model):
     failure_time: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateRequest(Model):
     api_version: str = c.API_VERSION
     kind: str = c.CERTIFICATE_REQUEST
@@ -251,12 +251,12 @@ class CertificateRequest(Model):
 # Issuer and ClusterIssuer
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class SelfSignedIssuer(Model):
     crl_distribution_points: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CAIssuer(Model):
     secret_name: str = ""
     crl_distribution_points: tuple[str, ...] = ()
@@ -264,38 +264,38 @@ class CAIssuer(Model):
     issuing_certificate_urls: tuple[str, ...] = wire("issuingCertificateURLs", default=())
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ExternalAccountBinding(Model):
     key_id: str = wire("keyID", default="")
     key_secret_ref: SecretKeySelector | None = None
     key_algorithm: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class CertificateDNSNameSelector(Model):
     match_labels: dict[str, str] = dataclasses.field(default_factory=dict)
     dns_names: tuple[str, ...] = wire("dnsNames", default=())
     dns_zones: tuple[str, ...] = wire("dnsZones", default=())
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ObjectMetaTemplate(Model):
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class PodTemplate(Model):
     metadata: ObjectMetaTemplate | None = None
     spec: JSON = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class IngressTemplate(Model):
     metadata: ObjectMetaTemplate | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class HTTP01Ingress(Model):
     service_type: str = ""
     ingress_class_name: str | None = None
@@ -305,13 +305,13 @@ class HTTP01Ingress(Model):
     ingress_template: IngressTemplate | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class HTTP01(Model):
     ingress: HTTP01Ingress | None = None
     gateway_http_route: JSON = wire("gatewayHTTPRoute", default=None)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class RFC2136(Model):
     nameserver: str = ""
     tsig_key_name: str = wire("tsigKeyName", default="")
@@ -320,7 +320,7 @@ class RFC2136(Model):
     protocol: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class DNS01(Model):
     cname_strategy: str = ""
     nameservers: tuple[str, ...] = ()
@@ -342,7 +342,7 @@ class DNS01(Model):
         return tuple(found)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ACMESolver(Model):
     selector: CertificateDNSNameSelector | None = None
     http01: HTTP01 | None = None
@@ -350,7 +350,7 @@ class ACMESolver(Model):
     wait_instead_of_self_check: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ACMEIssuer(Model):
     server: str = ""
     email: str = ""
@@ -365,7 +365,7 @@ class ACMEIssuer(Model):
     solvers: tuple[ACMESolver, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class IssuerSpec(Model):
     acme: ACMEIssuer | None = None
     ca: CAIssuer | None = None
@@ -385,20 +385,20 @@ class IssuerSpec(Model):
         return tuple(name for name, value in pairs if value is not None)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ACMEIssuerStatus(Model):
     uri: str = ""
     last_registered_email: str = ""
     last_private_key_hash: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class IssuerStatus(Model):
     conditions: tuple[Condition, ...] = ()
     acme: ACMEIssuerStatus | None = None
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Issuer(Model):
     """An Issuer or a ClusterIssuer (same spec; `kind` tells which)."""
 
@@ -417,14 +417,14 @@ class Issuer(Model):
 # ACME Order and Challenge
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ACMEChallenge(Model):
     url: str = ""
     token: str = ""
     type: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ACMEAuthorization(Model):
     url: str = ""
     identifier: str = ""
@@ -433,7 +433,7 @@ class ACMEAuthorization(Model):
     challenges: tuple[ACMEChallenge, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class OrderSpec(Model):
     request: bytes = b""
     issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
@@ -444,7 +444,7 @@ class OrderSpec(Model):
     profile: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class OrderStatus(Model):
     url: str = ""
     finalize_url: str = wire("finalizeURL", default="")
@@ -455,7 +455,7 @@ class OrderStatus(Model):
     failure_time: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Order(Model):
     api_version: str = c.ACME_API_VERSION
     kind: str = c.ORDER
@@ -464,7 +464,7 @@ class Order(Model):
     status: OrderStatus = dataclasses.field(default_factory=OrderStatus)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ChallengeSpec(Model):
     url: str = ""
     authorization_url: str = wire("authorizationURL", default="")
@@ -477,7 +477,7 @@ class ChallengeSpec(Model):
     issuer_ref: IssuerRef = dataclasses.field(default_factory=IssuerRef)
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class ChallengeStatus(Model):
     processing: bool = False
     presented: bool = False
@@ -486,7 +486,7 @@ class ChallengeStatus(Model):
     state: str = ""
 
 
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+@model
 class Challenge(Model):
     api_version: str = c.ACME_API_VERSION
     kind: str = c.CHALLENGE

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from issuer.api import defaults
 from issuer.api import duration as d
 from issuer.api import types as t
-from issuer.api.model import InvalidObject, Model
+from issuer.api.model import InvalidObject, Model, model
 from tests.unit.test_validation import garbled
 
 PEM = b"-----BEGIN CERTIFICATE REQUEST-----\nMIIBAA==\n-----END CERTIFICATE REQUEST-----\n"
@@ -453,12 +453,38 @@ def test_views_compare_hash_and_print_as_dataclasses_do() -> None:
         a.name = "x"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("cls", sorted({c for c in vars(t).values() if isinstance(c, type) and issubclass(c, Model)
-                                        and c is not Model}, key=lambda c: c.__name__), ids=lambda c: c.__name__)
+VIEWS = sorted((c for c in vars(t).values() if isinstance(c, type) and issubclass(c, Model) and c is not Model),
+               key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", VIEWS, ids=[c.__name__ for c in VIEWS])
 def test_views_built_by_parsing_equal_those_built_by_their_constructor(cls: type[Model]) -> None:
-    """from_wire fills the instance dict directly (not through the generated __init__): same object."""
+    """from_wire fills the instance dict directly (not through __init__): the same object."""
     built = cls._construct({})
     assert built == cls() and vars(built) == vars(cls())
     for name, value in vars(built).items():
         if isinstance(value, dict | list):  # default factories give each object its own
             assert value is not getattr(cls._construct({}), name)
+
+
+def test_a_view_checks_its_constructor_arguments_as_a_dataclass_does() -> None:
+    @model
+    class Pair(Model):
+        first: str
+        second: tuple[str, ...] = ()
+        extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    assert Pair("a") == Pair(first="a") and Pair("a", ("b",)).second == ("b",)
+    assert Pair("a").extra == {} and Pair("a").extra is not Pair("a").extra
+    with pytest.raises(TypeError, match="unexpected keyword argument 'third'"):
+        Pair(first="a", third=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing required argument 'first'"):
+        Pair()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'first'"):
+        Pair("a", first="b")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="takes 3 positional arguments"):
+        Pair("a", (), {}, 4)  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del Pair("a").first
+    assert dataclasses.replace(Pair("a"), second=("x",)) == Pair("a", ("x",))
+    assert [f.name for f in dataclasses.fields(Pair)] == ["first", "second", "extra"]

@@ -34,8 +34,9 @@ def can_fork() -> bool:
 
 
 def map_in_processes(fn: Callable[[T], R], items: Sequence[T], workers: int, *, min_items: int = 2) -> list[R]:
-    """[fn(item) for item in items], over at most `workers` processes when `items` has at least
-    `min_items` items per extra process (a fork and its pickled results cost about a millisecond)."""
+    """[fn(item) for item in items], over at most `workers` processes when there are at least `min_items`
+    items, one process per `min_items // 2` items at most (a fork and its pickled results cost about a
+    millisecond: a batch must be worth it)."""
     workers = min(workers, len(items) // max(1, min_items // 2) or 1)
     if workers < 2 or len(items) < min_items or not can_fork():
         return [fn(item) for item in items]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import pathlib
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -14,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from issuer import manifests
+from tests.unit.forks import run_counting_forks
 
 keys = st.text(min_size=1, max_size=10)
 values = st.recursive(
@@ -106,16 +103,8 @@ def test_files_that_could_hold_a_block_scalar_at_a_document_root_are_not_cut(ris
 
 
 FORKED_READ = """
-import json, os, sys
-from issuer import forking, manifests
-forks = []
-real_fork = os.fork
-def fork():
-    pid = real_fork()
-    if pid:
-        forks.append(pid)
-    return pid
-forking.os.fork = fork
+import json, sys
+from issuer import manifests
 text = sys.stdin.read()
 whole = manifests.parse_text(text, "f.yaml")
 parts = manifests.parse_text(text, "f.yaml", workers=3)
@@ -127,9 +116,6 @@ print(json.dumps({"forks": len(forks), "same": whole == parts, "docs": len(parts
 def test_a_big_file_is_read_by_forked_processes_with_the_same_documents() -> None:
     text = "".join(f"---\nkind: Secret\nmetadata: {{name: s{i}}}\n" + ("---\n" if i % 50 == 0 else "")
                    for i in range(manifests.PARALLEL_MIN_DOCUMENTS + 100))
-    proc = subprocess.run([sys.executable, "-c", FORKED_READ], input=text, capture_output=True, text=True,
-                          check=False, cwd=pathlib.Path(__file__).resolve().parents[2])
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_counting_forks(FORKED_READ, stdin=text)
     count = manifests.PARALLEL_MIN_DOCUMENTS + 100
     assert out == {"forks": 2, "same": True, "docs": count, "last": count + 6, "errors": []}

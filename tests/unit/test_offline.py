@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import pathlib
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from issuer import manifests, offline
+from tests.unit.forks import run_counting_forks
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -269,17 +269,9 @@ def test_garbled_manifests_never_crash_the_offline_engine(kind: str, spec: Any, 
 # Forking needs a process without other threads (issue_documents falls back to one process otherwise), and a
 # pytest session that ran the API-server tiers has some: these runs happen in a fresh interpreter.
 FORK_RUN = """
-import base64, datetime as dt, json, os, sys
-from issuer import forking, offline
+import base64, datetime as dt, json, sys
+from issuer import offline
 from tests.unit import test_offline as t
-forks = []
-real_fork = os.fork
-def fork():
-    pid = real_fork()
-    if pid:
-        forks.append(pid)
-    return pid
-forking.os.fork = fork
 docs = t.docs_of(sys.stdin.read())
 out = {}
 for workers in (1, int(sys.argv[1])):
@@ -294,10 +286,7 @@ print(json.dumps(out))
 
 def issue_with_workers(text: str, workers: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(one process, `workers` processes): forks made, errors, failed and [name, data, annotations] per Secret."""
-    proc = subprocess.run([sys.executable, "-c", FORK_RUN, str(workers)], input=text, capture_output=True, text=True,
-                          check=False, cwd=pathlib.Path(__file__).resolve().parents[2])
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_counting_forks(FORK_RUN, str(workers), stdin=text)
     return out["1"], out[str(workers)]
 
 

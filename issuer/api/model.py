@@ -313,10 +313,6 @@ def _zero(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
 def _type_name(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
         type(value), type(value).__name__
@@ -377,7 +373,7 @@ def _parser(hint: Any) -> Parser:
 
         return parse_map
     if isinstance(hint, type) and issubclass(hint, Model):
-        model = hint
+        view = hint
 
         def parse_model(value: Any, path: str, errors: list[Violation]) -> Any:
             if value is None:
@@ -385,7 +381,7 @@ def _parser(hint: Any) -> Parser:
             if type(value) is not dict and not isinstance(value, Mapping):
                 errors.append(invalid(path, value, "must be an object"))
                 return _SKIP
-            return model.from_wire(value, path, errors)
+            return view.from_wire(value, path, errors)
 
         return parse_model
     if hint is bool:

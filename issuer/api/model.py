@@ -126,7 +126,6 @@ class Model:
     """
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, str, Any, Any], ...]]] = {}
-    _names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
     _getter_cache: ClassVar[dict[type, typing.Callable[[Any], tuple[Any, ...]]]] = {}
     _plan_cache: ClassVar[dict[type, _Plan]] = {}
     _index_cache: ClassVar[dict[type, dict[str, tuple[int, str, str, Parser]]]] = {}
@@ -183,18 +182,11 @@ class Model:
             )
         return plan
 
-    @classmethod
-    def _field_names(cls) -> tuple[str, ...]:
-        names = Model._names_cache.get(cls)
-        if names is None:
-            names = Model._names_cache[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-        return names
-
     def _values(self) -> tuple[Any, ...]:
         cls = self.__class__
         getter = Model._getter_cache.get(cls)
         if getter is None:  # attrgetter builds the tuple in C, as fast as the generated methods
-            names = cls._field_names()
+            names = cls._plan().names
             if len(names) > 1:
                 getter = operator.attrgetter(*names)
             else:  # one name: attrgetter would give the value itself
@@ -212,7 +204,7 @@ class Model:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._field_names())
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._plan().names)
         return f"{self.__class__.__qualname__}({inner})"
 
     @classmethod

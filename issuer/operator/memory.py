@@ -5,7 +5,7 @@ arenas (one per thread that allocated: keys are generated in worker threads), an
 certificates, keys and JSON bodies leaves free holes it rarely returns on its own. The soak benchmark
 showed it: with a steady create/update/delete load the Python heap stayed flat (tracemalloc: +0.9 MiB in
 ten minutes, all bounded memos filling) while RSS grew by 2 MiB a minute; calling glibc's `malloc_trim(0)`
-every 20 s cut that growth to a fraction. On other C libraries (musl, macOS) there is nothing to call and
+every 30 s cut that growth to a fraction. On other C libraries (musl, macOS) there is nothing to call and
 this does nothing.
 """
 

@@ -175,13 +175,30 @@ def cel_duration(expr: str) -> str:
     return f"({expr} == '0' ? duration('0s') : duration({expr}))"
 
 
-def go_duration_string(ms: str) -> str:
-    """CEL: Go's time.Duration.String() of a whole, non-negative number of seconds given in milliseconds
-    ("2160h0m0s", "5m0s", "30s"); callers check wholeness and sign first."""
-    sec = f"({ms} / 1000)"
-    return (f"({sec} >= 3600 ? string({sec} / 3600) + 'h' + string({sec} % 3600 / 60) + 'm' + "
-            f"string({sec} % 60) + 's' : ({sec} >= 60 ? string({sec} / 60) + 'm' + string({sec} % 60) + 's' : "
-            f"string({sec}) + 's'))")
+DIGITS = "['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']"
+MAX_DURATION_HOURS = 2562047  # Go's time.Duration ends at 2562047h47m16.854775807s
+
+
+def decimal(n: str, digits: int) -> str:
+    """CEL: the decimal text of the non-negative int `n` (an identifier or a parenthesized expression) of at
+    most `digits` digits, taken digit by digit from a literal table. kube's cost estimator cannot bound the
+    length of string(int) (one concatenation of it makes a messageExpression's cost unbounded); the length
+    of an element of a literal list it knows."""
+    parts = [f"({n} >= {10**k} ? {DIGITS}[{n} / {10**k} % 10] : '')" for k in range(digits - 1, 0, -1)]
+    return " + ".join([*parts, f"{DIGITS}[{n} % 10]"])
+
+
+def go_duration_string(sec: str) -> str:
+    """CEL: Go's time.Duration.String() of a whole, non-negative number of seconds `sec` (an identifier or a
+    parenthesized expression): "2160h0m0s", "5m0s", "30s"; callers check wholeness and sign first."""
+    return (f"({sec} >= 3600 ? {decimal(f'({sec} / 3600)', len(str(MAX_DURATION_HOURS)))} + 'h' : '') + "
+            f"({sec} >= 60 ? {decimal(f'({sec} % 3600 / 60)', 2)} + 'm' : '') + {decimal(f'({sec} % 60)', 2)} + 's'")
+
+
+def bind(var: str, value: str, body: str) -> str:
+    """CEL: `body` with `var` bound to `value`, computed once. kube's CEL has no cel.bind; mapping a
+    one-element list names its element (and the estimated cost counts `value` once)."""
+    return f"[{value}].map({var}, {body})[0]"
 
 
 def milliseconds(duration_expr: str) -> str:
@@ -550,7 +567,10 @@ def dns01_solver() -> Schema:
     rfc2136 = obj(
         {
             "nameserver": string(
-                "Authoritative server: host[:port], IPv6 in brackets, port 53 by default.", maxLength=1024,
+                # 300: a DNS name (253) with ":65535", or a bracketed IPv6 address with a port, and room for
+                # the surrounding spaces the check allows; 1024 put the regex over 1000 solvers above kube's
+                # CEL cost budget
+                "Authoritative server: host[:port], IPv6 in brackets, port 53 by default.", maxLength=300,
                 rules=[rule(f"self.matches(r'{NAMESERVER_RE}')",
                             "nameserver must be set in the form host:port where host is an IPv4 address, an enclosed "
                             "IPv6 address or a hostname and port is an optional port number.")],
@@ -890,7 +910,9 @@ def certificate_spec() -> Schema:
         ),
         "dnsNames": strings("DNS subject alternative names."),
         "ipAddresses": array(
-            string(maxLength=64, rules=[rule(f"self.matches(r'{IP_RE}')", "invalid IP address")]),
+            # 45: the longest text IP_RE matches ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"); 64 put
+            # the regex over 1000 items above kube's CEL cost budget
+            string(maxLength=45, rules=[rule(f"self.matches(r'{IP_RE}')", "invalid IP address")]),
             "IP address subject alternative names.", maxItems=1000,
         ),
         "uris": strings("URI subject alternative names."),
@@ -1003,11 +1025,12 @@ def certificate_spec() -> Schema:
     renew_before_below_duration = rule(
         f"!({rb_ok}) || {rb} < {eff_duration}", "certificate duration must be greater than renewBefore",
         ".renewBefore")
-    renew_before_below_duration["messageExpression"] = (
-        f"({d_ms} >= 0 && {rb_ms} >= 0 && {d_ms} % 1000 == 0 && {rb_ms} % 1000 == 0) ? "
-        f"'certificate duration ' + {go_duration_string(d_ms)} + ' must be greater than renewBefore ' + "
-        f"{go_duration_string(rb_ms)} : 'certificate duration must be greater than renewBefore'"
-    )
+    # (every piece has a known length, so kube can bound the message's cost; see decimal())
+    renew_before_below_duration["messageExpression"] = bind("d", d_ms, bind("r", rb_ms, (
+        "(d >= 0 && r >= 0 && d % 1000 == 0 && r % 1000 == 0) ? "
+        f"'certificate duration ' + {go_duration_string('(d / 1000)')} + ' must be greater than renewBefore ' + "
+        f"{go_duration_string('(r / 1000)')} : 'certificate duration must be greater than renewBefore'"
+    )))
     spec_rules = [
         rule(sans, "at least one of commonName (from the commonName field or from a literalSubject), dnsNames, "
              "emailSANs, ipAddresses, otherNames, or uriSANs must be set"),

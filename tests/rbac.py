@@ -94,17 +94,22 @@ def allows(rules: Iterable[Rule], group: str, resource: str, verb: str) -> bool:
 
 # -- what the operator used, over the whole test session ----------------------------------------------------
 OPERATOR_AGENTS = ("issuer/", "kopf/")
+OPERATOR_USER = "system:serviceaccount:cert-manager:issuer"  # the operator's identity on a real server
 
 
 class UseRecord:
-    """The (group, resource, verb) triples the operator sent to every embedded API server of the session.
-    Clusters register when they start (`track`) and are folded in when they close or when asked (`used`),
-    so a session-scoped cluster still open at the end counts too; `tiers` says which test tiers ran one."""
+    """The (group, resource, verb) triples the operator sent to every API server of the session: embedded
+    ones from their request logs, real ones from their audit logs (where the real RBAC authorizer's
+    refusals are kept in `denied`). Clusters register when they start (`track`, `track_plane`) and are
+    folded in when they close or when asked (`used`), so a session-scoped cluster still open at the end
+    counts too; `tiers` says which test tiers ran one."""
 
     def __init__(self) -> None:
         self._used: set[Rule] = set()
         self._live: list[Any] = []
         self.tiers: set[str] = set()
+        self.denied: set[Rule] = set()  # what the real authorizer refused the operator
+        self.real_planes: set[int] = set()  # the real control planes whose audit logs were read
 
     def track(self, server: Any) -> None:
         current = os.environ.get("PYTEST_CURRENT_TEST", "")
@@ -124,9 +129,34 @@ class UseRecord:
         if server in self._live:
             self._live.remove(server)
 
+    def track_plane(self, plane: Any) -> None:
+        """A real control plane (tests/realkube.py) whose audit log `used` reads."""
+        self.track(plane)
+
+    def fold_audit(self, plane: Any, user: str = OPERATOR_USER) -> None:
+        """Take in what `user` sent to a real control plane, from its audit log, and stop tracking it; a
+        request the real authorizer refused (403) is kept in `denied`."""
+        if plane in self._live:
+            self._live.remove(plane)
+        self.real_planes.add(id(plane))
+        for event in plane.audit_events():
+            if (event.get("user") or {}).get("username") != user:
+                continue
+            ref = event.get("objectRef") or {}
+            if not ref.get("resource"):
+                continue
+            resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            rule = (ref.get("apiGroup") or "", resource, event.get("verb") or "")
+            self._used.add(rule)
+            if (event.get("responseStatus") or {}).get("code") == 403:
+                self.denied.add(rule)
+
     def used(self) -> set[Rule]:
-        for server in list(self._live):
-            self.fold(server)
+        for source in list(self._live):
+            if hasattr(source, "audit_events"):
+                self.fold_audit(source)
+            else:
+                self.fold(source)
         return set(self._used)
 
 

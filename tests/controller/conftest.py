@@ -1,7 +1,17 @@
 """Fixtures of the controller tier: the operator as users run it, in a subprocess
-(`python -m issuer run --kubeconfig PATH --cluster-resource-namespace cert-manager`), against the embedded
-API server running in a background thread of the test process (so tests can inject faults and read the
-request log), with crds/ installed by the real `kubectl apply`.
+(`python -m issuer run --kubeconfig PATH --cluster-resource-namespace cert-manager`), against one of two
+API servers, with crds/ installed by the real `kubectl apply`:
+
+- `embedded`: our own API server in a background thread of the test process (so tests can inject faults
+  and read the request log through `Cluster.server`); the operator talks to it with any token.
+- `real`: etcd, kube-apiserver and kube-controller-manager built from the Go module proxy
+  (tests/realkube.py); `kubectl apply -k manifests/` installs the CRDs and the RBAC, and the operator runs
+  as the ServiceAccount `cert-manager/issuer` with a TokenRequest token, so the real authorizer judges every
+  request it sends. Tests and kubectl act as an admin (a client certificate in `system:masters`).
+
+The `cluster` fixture is parametrised over both backends, so every test that takes it (or `ns`) runs on
+each; tests that need the embedded server's knobs take `embedded_cluster` (or build an embedded
+`Cluster`) instead.
 
 - `cluster` (session): one API server + one operator shared by most tests; each test works in its own fresh
   namespace (`ns`), so tests never collide, and two runs on one machine never collide either (port 0, tmp
@@ -34,13 +44,16 @@ import requests
 import yaml
 
 from issuer.testing.server import ServerThread
-from tests import rbac
+from tests import rbac, realkube
 from tests.tools import require
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CRD_DIR = REPO / "crds"
 GROUP = "cert-manager.io"
 CLUSTER_RESOURCE_NAMESPACE = "cert-manager"
+MANIFESTS_DIR = REPO / "manifests"
+BACKENDS = ("embedded", "real")
+OPERATOR_SERVICE_ACCOUNT = ("cert-manager", "issuer")
 CORE = {"secrets", "namespaces", "events"}
 CLUSTER_SCOPED = {"clusterissuers", "namespaces"}
 PLURALS = {
@@ -58,11 +71,17 @@ class ApiError(Exception):
 
 
 class Api:
-    """A tiny synchronous JSON client for the API server (no auth: the embedded server takes any token)."""
+    """A tiny synchronous JSON client for the API server: no credentials for the embedded server (it takes
+    any token), an admin client certificate and the cluster's CA for the real one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, cert: tuple[str, str] | None = None, verify: str | bool = True) -> None:
         self.url = url
         self.session = requests.Session()
+        if cert:
+            self.session.cert = cert
+        self.session.verify = verify
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own CA; this one is ours
+        self.session.trust_env = False
 
     def close(self) -> None:
         self.session.close()
@@ -208,23 +227,67 @@ class Operator:
 
 
 class Cluster:
-    """An embedded API server (thread) plus the operator subprocess, with helpers for tests."""
+    """An API server (`backend` "embedded": a thread; "real": tests/realkube.py's control plane) plus the
+    operator subprocess, with helpers for tests. `kubeconfig` is the admin's (tests, kubectl, the CLI);
+    the operator runs with `operator_kubeconfig`."""
 
-    def __init__(self, tmp: pathlib.Path) -> None:
+    backend = "embedded"
+    plane: realkube.ControlPlane | None = None
+    _server: ServerThread | None = None
+
+    def __init__(self, tmp: pathlib.Path, backend: str = "embedded", *operator_args: str) -> None:
         self.tmp = tmp
-        self.server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig")
-        self.server.start()
-        rbac.USE.track(self.server)
-        self.kubeconfig = self.server.kubeconfig_path
-        self.api = Api(self.server.url)
-        self.operator = Operator(self.kubeconfig, tmp / "operator.log")
+        self.backend = backend
         self._kubectl = require("kubectl")
+        self._server: ServerThread | None = None
+        self.plane: realkube.ControlPlane | None = None
+        if backend == "embedded":
+            self._server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig")
+            self._server.start()
+            rbac.USE.track(self._server)
+            self.kubeconfig = self._server.kubeconfig_path
+            self.api = Api(self._server.url)
+            self.operator_kubeconfig = self.kubeconfig
+        else:
+            assert backend == "real", backend
+            self.plane = realkube.ControlPlane(tmp / "controlplane")
+            try:
+                self.plane.start()
+            except BaseException:
+                self.plane.stop()
+                raise
+            rbac.USE.track_plane(self.plane)
+            self.kubeconfig = self.plane.admin_kubeconfig
+            pki = self.plane.folder / "pki"
+            self.api = Api(self.plane.url, cert=(str(pki / "admin.crt"), str(pki / "admin.key")),
+                           verify=str(self.plane.ca_file))
+            self.operator_kubeconfig = self.kubeconfig  # until install() has made the ServiceAccount
+        self.operator = Operator(self.operator_kubeconfig, tmp / "operator.log", *operator_args)
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    @property
+    def server(self) -> ServerThread:
+        """The embedded API server, for tests that inject faults or read its request log."""
+        if self._server is None:
+            pytest.fail("this test needs the embedded API server's knobs; it cannot run on the real one")
+        return self._server
+
+    @server.setter
+    def server(self, value: ServerThread) -> None:
+        self._server = value
 
     def close(self) -> None:
         self.operator.stop()
         self.api.close()
-        self.server.stop()
-        rbac.USE.fold(self.server)
+        if self._server is not None:
+            self._server.stop()
+            rbac.USE.fold(self._server)
+        if self.plane is not None:
+            rbac.USE.fold_audit(self.plane)
+            self.plane.stop()
 
     # -- tools ----------------------------------------------------------------------------------------
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,
@@ -243,9 +306,18 @@ class Cluster:
         return self.kubectl("apply", "-f", "-", *extra, input=text)
 
     def install(self) -> None:
-        self.kubectl("apply", "-k", str(CRD_DIR))
+        """The CRDs (embedded) or the whole kustomize install (real: CRDs, namespace, RBAC, Deployment), then
+        on the real server the operator's kubeconfig: a token of the install's ServiceAccount."""
+        if self.plane is None:
+            self.kubectl("apply", "-k", str(CRD_DIR))
+        else:
+            self.kubectl("apply", "-k", str(MANIFESTS_DIR))
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s")
         self.ensure_namespace(CLUSTER_RESOURCE_NAMESPACE)
+        if self.plane is not None:
+            self.operator_kubeconfig = self.plane.service_account_kubeconfig(*OPERATOR_SERVICE_ACCOUNT,
+                                                                             create=False)
+            self.operator.kubeconfig = self.operator_kubeconfig
 
     def ensure_namespace(self, name: str) -> None:
         if self.api.get("namespaces", name) is None:
@@ -375,8 +447,8 @@ def fresh_name(prefix: str = "t") -> str:
 
 
 @contextlib.contextmanager
-def running_cluster(tmp: pathlib.Path) -> Iterator[Cluster]:
-    cluster = Cluster(tmp)
+def running_cluster(tmp: pathlib.Path, backend: str = "embedded", *operator_args: str) -> Iterator[Cluster]:
+    cluster = Cluster(tmp, backend, *operator_args)
     try:
         cluster.install()
         cluster.operator.start()
@@ -386,17 +458,24 @@ def running_cluster(tmp: pathlib.Path) -> Iterator[Cluster]:
         cluster.close()
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The shared API server + operator."""
-    with running_cluster(tmp_path_factory.mktemp("cluster")) as c:
+@pytest.fixture(scope="session", params=BACKENDS)
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The shared API server + operator, once on each backend."""
+    with running_cluster(tmp_path_factory.mktemp(f"cluster-{request.param}"), request.param) as c:
         yield c
 
 
-@pytest.fixture(scope="module")
-def dedicated_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A private API server + operator for one module (restarts, faults)."""
-    with running_cluster(tmp_path_factory.mktemp("dedicated")) as c:
+@pytest.fixture(scope="session")
+def embedded_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A shared embedded API server + operator, for tests that use its knobs."""
+    with running_cluster(tmp_path_factory.mktemp("cluster-knobs")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def dedicated_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A private API server + operator for one module (restarts), on each backend."""
+    with running_cluster(tmp_path_factory.mktemp(f"dedicated-{request.param}"), request.param) as c:
         yield c
 
 
@@ -406,17 +485,31 @@ def make_namespace(c: Cluster) -> str:
     return name
 
 
+@contextlib.contextmanager
+def test_namespace(c: Cluster) -> Iterator[str]:
+    """A fresh namespace on a shared cluster; its Certificates are deleted afterwards (no renewals left
+    running for the next tests), and the test fails if the operator logged a traceback meanwhile."""
+    name = make_namespace(c)
+    offset = c.operator.log_size()
+    yield name
+    assert_no_kopf_traces(c, name)
+    for crt in c.list("Certificate", name):
+        c.api.delete("certificates", crt["metadata"]["name"], name)
+    assert_no_traceback(c, offset)
+
+
 @pytest.fixture
 def ns(cluster: Cluster) -> Iterator[str]:
-    """A fresh namespace on the shared cluster; its Certificates are deleted afterwards (no renewals left
-    running for the next tests), and the test fails if the operator logged a traceback meanwhile."""
-    name = make_namespace(cluster)
-    offset = cluster.operator.log_size()
-    yield name
-    assert_no_kopf_traces(cluster, name)
-    for crt in cluster.list("Certificate", name):
-        cluster.api.delete("certificates", crt["metadata"]["name"], name)
-    assert_no_traceback(cluster, offset)
+    """A fresh namespace on the shared cluster (each backend); see `test_namespace`."""
+    with test_namespace(cluster) as name:
+        yield name
+
+
+@pytest.fixture
+def embedded_ns(embedded_cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace on the shared embedded cluster, for tests that use its knobs."""
+    with test_namespace(embedded_cluster) as name:
+        yield name
 
 
 USER_KINDS = ("Certificate", "CertificateRequest", "Issuer", "Secret")

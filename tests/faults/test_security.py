@@ -364,6 +364,10 @@ def test_the_operator_uses_only_what_rbac_grants(sec: FaultCluster) -> None:
     for rule in unused:
         print("  unused    ", rule, "(needed)" if allowlisted(rule, used, whole_suite) else "(NOT NEEDED?)")
     assert not missing, f"used but not granted: {missing}"
+    # on the real control planes the operator ran as the install's ServiceAccount: their RBAC authorizer
+    # answered every request, and refused none
+    print(f"real control planes judged by their own authorizer: {len(rbac.USE.real_planes)}")
+    assert not rbac.USE.denied, f"refused by the real server's authorizer: {sorted(rbac.USE.denied)}"
     unneeded = [r for r in unused if not allowlisted(r, used, whole_suite)]
     assert not unneeded, f"granted, unused, and needed by no controller: {unneeded}"
 

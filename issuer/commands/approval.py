@@ -1,9 +1,11 @@
 """`issuer approve NAME` and `issuer deny NAME` (`--reason`, `--message`): set a CertificateRequest's
 `Approved` or `Denied` condition as `cmctl approve`/`deny` do. cert-manager's rules (inventory §1.2):
 both conditions are permanent and mutually exclusive, so a request already approved or denied is refused
-with a message and exit 1. The condition (status True, reason default `KubectlCertManager`) is written by a
-merge patch of the /status subresource with the read resourceVersion as precondition, re-read and retried
-on 409. The CRD's own CEL rules enforce the same rules server-side; their refusal is reported as is.
+with a message and exit 1. The condition (status True, reason default `KubectlCertManager`) is written by an
+update (PUT) of the /status subresource carrying the read resourceVersion, as cmctl sends (approvers are
+granted `update` on `certificaterequests/status` and `approve` on signers), re-read and retried on 409.
+The CRD's own CEL rules and the admission policy (manifests/admission.yaml: `approve` on the issuer's
+signer) enforce the rules server-side; their refusal is reported as is, on one line.
 """
 
 from __future__ import annotations
@@ -33,10 +35,9 @@ async def decide(kube: kube_client.Client, name: str, namespace: str, type_: str
         new: common.Obj = {"type": type_, "status": c.TRUE, "reason": reason, "message": message,
                            "lastTransitionTime": common.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
         conds = [*(dict(x) for x in common.conditions(req)), new]
-        patch = {"metadata": {"resourceVersion": common.meta(req).get("resourceVersion")},
-                 "status": {"conditions": conds}}
+        body = {**req, "status": {**(req.get("status") or {}), "conditions": conds}}
         try:
-            await kube.patch_status(r.CERTIFICATE_REQUESTS, name, patch, namespace)
+            await kube.replace_status(r.CERTIFICATE_REQUESTS, body, namespace)
         except errors.Conflict:
             if attempt == ATTEMPTS - 1:
                 raise

@@ -1,8 +1,10 @@
 """`issuer renew NAME... | --all [-A] | -l SELECTOR [-A]`: trigger re-issuance as `cmctl renew` does, by
 setting the Certificate's `Issuing=True` condition (reason `ManuallyTriggered`, message "Certificate
-re-issuance manually triggered") through the /status subresource. The write is a merge patch carrying the
-whole conditions list (the others kept as they are) and the resourceVersion that was read, so it is refused
-with 409 when the Certificate changed meanwhile; then it is read again and retried. A Certificate that is
+re-issuance manually triggered") through the /status subresource. The write is an update (PUT) of the
+object that was read, with the whole conditions list (the others kept as they are) and its resourceVersion,
+so it is refused with 409 when the Certificate changed meanwhile; then it is read again and retried. PUT,
+as cmctl sends, is what cert-manager's `cert-manager-edit` role grants on `certificates/status` (verb
+`update`, no `patch`). A Certificate that is
 already Issuing is left alone: refused (exit 1) when named, skipped under --all or -l.
 """
 
@@ -55,10 +57,9 @@ async def trigger(kube: kube_client.Client, name: str, namespace: str) -> str:
         if common.has_condition(cert, c.COND_ISSUING):
             return "issuing"
         stamp = common.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        patch = {"metadata": {"resourceVersion": common.meta(cert).get("resourceVersion")},
-                 "status": {"conditions": issuing_conditions(cert, stamp)}}
+        body = {**cert, "status": {**(cert.get("status") or {}), "conditions": issuing_conditions(cert, stamp)}}
         try:
-            await kube.patch_status(r.CERTIFICATES, name, patch, namespace)
+            await kube.replace_status(r.CERTIFICATES, body, namespace)
         except errors.Conflict:
             if attempt == ATTEMPTS - 1:
                 raise

@@ -67,7 +67,12 @@ async def _issuer(kube: kube_client.Client, cert: Mapping[str, Any], namespace: 
 async def _secret(kube: kube_client.Client, cert: Mapping[str, Any], namespace: str) -> Obj:
     name = str(common.section(cert, "spec").get("secretName") or "")
     out: Obj = {"name": name}
-    found = await kube.get(r.SECRETS, name, namespace) if name else None
+    try:
+        found = await kube.get(r.SECRETS, name, namespace) if name else None
+    except errors.Forbidden:
+        # `view` (and cert-manager-view) users may read Certificates but not Secrets: say so, go on
+        out["error"] = f'not allowed to read Secret "{name}" (reading Secrets needs the verb get on secrets)'
+        return out
     if found is None:
         out["error"] = f'Secret "{name}" not found'
         return out

@@ -510,7 +510,7 @@ def test_renew_all_label_selector_and_all_namespaces(cluster: Cluster, capsys: p
 
 def test_renew_retries_a_conflict(cluster: Cluster, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
     cluster.create(r.CERTIFICATES, certificate("web"), ns, cert_status(ready()))
-    fault = cluster.thread.add_fault(verb="patch", resource="certificates/status", namespace=ns, status=409, times=2)
+    fault = cluster.thread.add_fault(verb="update", resource="certificates/status", namespace=ns, status=409, times=2)
     try:
         code, out, _ = run(capsys, *cmd(cluster, "renew", "web", "-n", ns, "-o", "json"))
     finally:
@@ -526,9 +526,8 @@ def test_renew_sends_the_resource_version_as_a_precondition(cluster: Cluster, ns
 
     async def stale_write(kube: kube_client.Client) -> None:
         await kube.patch_merge(r.CERTIFICATES, "web", {"metadata": {"labels": {"x": "y"}}}, ns)
-        patch = {"metadata": {"resourceVersion": cert["metadata"]["resourceVersion"]},
-                 "status": {"conditions": renew.issuing_conditions(cert, stamp(NOW))}}
-        await kube.patch_status(r.CERTIFICATES, "web", patch, ns)
+        body = {**cert, "status": {"conditions": renew.issuing_conditions(cert, stamp(NOW))}}
+        await kube.replace_status(r.CERTIFICATES, body, ns)
 
     from issuer.kube import errors
 
@@ -593,7 +592,7 @@ def test_deny_default_message_and_empty_reason(cluster: Cluster, ns: str, capsys
 
 def test_approve_retries_a_conflict(cluster: Cluster, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
     cluster.create(r.CERTIFICATE_REQUESTS, request("req"), ns)
-    fault = cluster.thread.add_fault(verb="patch", resource="certificaterequests/status", namespace=ns,
+    fault = cluster.thread.add_fault(verb="update", resource="certificaterequests/status", namespace=ns,
                                      status=409, times=1)
     try:
         assert run(capsys, *cmd(cluster, "approve", "req", "-n", ns))[0] == 0

@@ -1,7 +1,8 @@
 """A real Kubernetes control plane on loopback, the way controller-runtime's envtest gives Go controllers
-one: etcd, kube-apiserver and kube-controller-manager (the garbage collector, namespace and ClusterRole
-aggregation controllers only: no kubelet, no scheduler, so Pods never run), built from the Go module proxy
-by scripts/controlplane/build at the versions pinned there, started on free ports in a temporary folder.
+one: etcd, kube-apiserver and kube-controller-manager (the garbage collector, namespace, ClusterRole
+aggregation and ServiceAccount controllers only: no kubelet, no scheduler, so Pods are stored but never
+run), built from the Go module proxy by scripts/controlplane/build at the versions pinned there, started on
+free ports in a temporary folder.
 
 - `ControlPlane(folder).start()` issues its PKI with issuer's own offline engine (a CA, the serving
   certificate, an admin client certificate in `system:masters`), starts the three processes with RBAC
@@ -320,7 +321,8 @@ class ControlPlane:
         self._write_kubeconfig(kubeconfig, *self._client_files("admin"))
         self._spawn("kube-controller-manager", [
             str(bins / "kube-controller-manager"), "--kubeconfig", str(kubeconfig),
-            "--controllers", "garbagecollector,namespace,clusterrole-aggregation", "--leader-elect=false",
+            "--controllers", "garbagecollector,namespace,clusterrole-aggregation,serviceaccount",
+            "--leader-elect=false",
             "--bind-address", "127.0.0.1", "--secure-port", "0",
         ])
 

@@ -70,11 +70,14 @@ class _Solver:
 class Harness:
     """Runs solver Pods and routes HTTP-01 requests on `http_port` as the Ingresses say."""
 
-    def __init__(self, api_url: str, http_port: int, log_path: str) -> None:
+    def __init__(self, api_url: str, http_port: int, log_path: str, *, cert: tuple[str, str] | None = None,
+                 verify: str | bool = True) -> None:
         self.api_url = api_url
         self.http_port = http_port
         self.log_path = log_path
         self.session = requests.Session()
+        if cert:  # a real API server: the admin's client certificate, and its CA rather than the environment's
+            self.session.cert, self.session.verify, self.session.trust_env = cert, verify, False
         self.solvers: dict[str, _Solver] = {}
         self.started_pods: list[str] = []  # uids, in the order their processes started
         self.held: set[str] = set()
@@ -216,8 +219,8 @@ class Harness:
 
 
 @contextlib.contextmanager
-def running(api_url: str, http_port: int, log_path: str) -> Any:
-    harness = Harness(api_url, http_port, log_path).start()
+def running(api_url: str, http_port: int, log_path: str, **credentials: Any) -> Any:
+    harness = Harness(api_url, http_port, log_path, **credentials).start()
     try:
         yield harness
     finally:

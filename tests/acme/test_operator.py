@@ -1,5 +1,6 @@
-"""The ACME issuer end to end: `issuer run` in a subprocess against the embedded API server, real Pebble and
-BIND (tests/acme/conftest.py), and the test process playing kubelet and ingress controller for HTTP-01
+"""The ACME issuer end to end: `issuer run` in a subprocess against each API server (the embedded one and
+the real kube-apiserver, tests/controller/conftest.py's backends), real Pebble and BIND
+(tests/acme/conftest.py), and the test process playing kubelet and ingress controller for HTTP-01
 (tests/acme/harness.py).
 
 cert-manager's conformance certificate cases (inventory §10) for the ACME suites it runs, each as Issuer and
@@ -45,6 +46,7 @@ from tests import tools
 from tests.acme import harness as harness_mod
 from tests.acme import infra
 from tests.controller.conftest import (
+    BACKENDS,
     CLUSTER_RESOURCE_NAMESPACE,
     Cluster,
     Operator,
@@ -67,22 +69,25 @@ class Env:
 
 
 @contextlib.contextmanager
-def operator_env(tmp: pathlib.Path, pebble: infra.Pebble, bind: infra.Bind) -> Iterator[Env]:
+def operator_env(tmp: pathlib.Path, pebble: infra.Pebble, bind: infra.Bind, backend: str = "embedded") -> Iterator[Env]:
     """An API server, the operator (test-speed flags, `--backoff-min 2s`) and the harness for `pebble`."""
-    cluster = Cluster(tmp)
-    cluster.operator = Operator(
-        cluster.kubeconfig, tmp / "operator.log",
-        "--backoff-min", "2s",
-        "--acme-http01-solver-image", "issuer:test",
-        "--dns01-check-retry-period", CHECK_PERIOD,
-        "--dns01-recursive-nameservers", bind.address, "--dns01-recursive-nameservers-only",
-        "--dns01-propagation-wait", "0s",
-        "--acme-http01-self-check-passes", "1",
-        "--acme-http01-self-check-address", f"127.0.0.1:{pebble.http_port}",
-    )
+    cluster = Cluster(tmp, backend)
     try:
         cluster.install()
-        with harness_mod.running(cluster.server.url, pebble.http_port, str(tmp / "solvers.log")) as harness:
+        cluster.operator = Operator(
+            cluster.operator_kubeconfig, tmp / "operator.log",
+            "--backoff-min", "2s",
+            "--acme-http01-solver-image", "issuer:test",
+            "--dns01-check-retry-period", CHECK_PERIOD,
+            "--dns01-recursive-nameservers", bind.address, "--dns01-recursive-nameservers-only",
+            "--dns01-propagation-wait", "0s",
+            "--acme-http01-self-check-passes", "1",
+            "--acme-http01-self-check-address", f"127.0.0.1:{pebble.http_port}",
+        )
+        credentials: dict[str, Any] = {}
+        if cluster.plane is not None:
+            credentials = {"cert": cluster.api.session.cert, "verify": cluster.api.session.verify}
+        with harness_mod.running(cluster.url, pebble.http_port, str(tmp / "solvers.log"), **credentials) as harness:
             cluster.operator.start()
             cluster.operator.wait_started()
             offset = cluster.operator.log_size()
@@ -92,10 +97,11 @@ def operator_env(tmp: pathlib.Path, pebble: infra.Pebble, bind: infra.Bind) -> I
         cluster.close()
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, pebble_factory: Callable[..., infra.Pebble],
-        bind: infra.Bind) -> Iterator[Env]:
-    with operator_env(tmp_path_factory.mktemp("acme-operator"), pebble_factory(), bind) as environment:
+@pytest.fixture(scope="module", params=BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        pebble_factory: Callable[..., infra.Pebble], bind: infra.Bind) -> Iterator[Env]:
+    with operator_env(tmp_path_factory.mktemp(f"acme-operator-{request.param}"), pebble_factory(), bind,
+                      request.param) as environment:
         yield environment
         for kind, values in sorted(environment.timings.items()):
             print(f"\ntime to Ready, {kind}: n={len(values)} min={min(values):.2f}s "
@@ -180,13 +186,13 @@ def start_held(c: Cluster, ns: str, ref: dict[str, str], name: str, domain: str)
 
 
 def acme_list(c: Cluster, plural: str, ns: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = c.api._do("GET", f"{c.server.url}{ACME}/namespaces/{ns}/{plural}").get("items") or []
+    items: list[dict[str, Any]] = c.api._do("GET", f"{c.url}{ACME}/namespaces/{ns}/{plural}").get("items") or []
     return items
 
 
 def core_list(c: Cluster, path: str, ns: str, selector: str = "") -> list[dict[str, Any]]:
     params = {"labelSelector": selector} if selector else {}
-    body = c.api._do("GET", f"{c.server.url}{path.format(ns=ns)}", params=params)
+    body = c.api._do("GET", f"{c.url}{path.format(ns=ns)}", params=params)
     items: list[dict[str, Any]] = body.get("items") or []
     return items
 
@@ -328,7 +334,7 @@ def test_conformance_suite(env: Env, ns: str, suite: tuple[str, str, bool]) -> N
     # 24: should issue a certificate for a single distinct DNS Name defined by an ingress with annotations
     ingress_host = fresh("c24")
     annotation = "cert-manager.io/issuer" if kind == "Issuer" else "cert-manager.io/cluster-issuer"
-    c.api._do("POST", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json={
+    c.api._do("POST", f"{c.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json={
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
         "metadata": {"name": "case-24", "namespace": ns, "annotations": {annotation: ref["name"]}},
         "spec": {"tls": [{"hosts": [ingress_host], "secretName": "case-24-tls"}],
@@ -439,7 +445,7 @@ def test_a_solver_pod_deleted_mid_challenge_is_recreated(env: Env, ns: str) -> N
              if "Waiting for HTTP-01 challenge propagation" in ((x.get("status") or {}).get("reason") or "")),
             None), timeout=30)
         assert ch["status"]["presented"] and ch["status"]["processing"]
-        c.api._do("DELETE", f"{c.server.url}/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}")
+        c.api._do("DELETE", f"{c.url}/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}")
         again = c.wait_for("another solver Pod", lambda: [
             p for p in core_list(c, "/api/v1/namespaces/{ns}/pods", ns) if p["metadata"]["uid"] != first_uid],
             timeout=30)
@@ -561,7 +567,7 @@ def test_http01_edits_a_named_ingress_in_place_and_restores_it(env: Env, ns: str
     domain = fresh("inplace")
     original_rule = {"host": domain, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
         "service": {"name": "app", "port": {"number": 80}}}}]}}
-    c.api._do("POST", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json={
+    c.api._do("POST", f"{c.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json={
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": ns},
         "spec": {"rules": [original_rule]}})
     ref = make_issuer(env, ns, solver_extra={"http01": {"ingress": {"name": "web"}}})
@@ -570,7 +576,7 @@ def test_http01_edits_a_named_ingress_in_place_and_restores_it(env: Env, ns: str
         c.api.create(certificate("inplace", ns, {"dnsNames": [domain]}, ref))
 
         def edited() -> list[dict[str, Any]] | None:
-            ing = c.api._do("GET", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
+            ing = c.api._do("GET", f"{c.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
             paths: list[dict[str, Any]] = ing["spec"]["rules"][0]["http"]["paths"]
             return paths if any(p["path"].startswith("/.well-known/acme-challenge/") for p in paths) else None
 
@@ -584,7 +590,7 @@ def test_http01_edits_a_named_ingress_in_place_and_restores_it(env: Env, ns: str
     validate(env, wait_ready(env, "inplace", ns))
 
     def restored() -> bool:
-        ing = c.api._do("GET", f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
+        ing = c.api._do("GET", f"{c.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")
         return bool(ing["spec"]["rules"] == [original_rule])
 
     c.wait_for("Ingress web as it was", restored, timeout=30)
@@ -598,7 +604,7 @@ def test_a_challenge_naming_other_credentials_than_its_issuers_is_refused(env: E
     other = f"other-{uuid.uuid4().hex[:6]}"
     c.api.create(secret(other, CLUSTER_RESOURCE_NAMESPACE, {"secret": env.bind.tsig_secret}))
     domain = fresh("ghsa")
-    c.api._do("POST", f"{c.server.url}{ACME}/namespaces/{ns}/challenges", json={
+    c.api._do("POST", f"{c.url}{ACME}/namespaces/{ns}/challenges", json={
         "apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge", "metadata": {"name": "forged", "namespace": ns},
         "spec": {"url": f"{env.pebble.directory_url}/chal/x", "authorizationURL": f"{env.pebble.directory_url}/authz/x",
                  "dnsName": domain, "type": "DNS-01", "token": "t", "key": "forged-value", "issuerRef": ref,
@@ -607,14 +613,14 @@ def test_a_challenge_naming_other_credentials_than_its_issuers_is_refused(env: E
                      "tsigSecretSecretRef": {"name": other, "key": "secret"}}}}}})
 
     def refused() -> dict[str, Any] | None:
-        ch = c.api._do("GET", f"{c.server.url}{ACME}/namespaces/{ns}/challenges/forged")
+        ch = c.api._do("GET", f"{c.url}{ACME}/namespaces/{ns}/challenges/forged")
         return ch if (ch.get("status") or {}).get("state") == "errored" else None
 
     ch = c.wait_for("the forged Challenge refused", refused, timeout=30)
     assert "is not one of ClusterIssuer" in ch["status"]["reason"]
     assert not ch["status"].get("presented")
     assert txt_values(env, domain) == []
-    c.api._do("DELETE", f"{c.server.url}{ACME}/namespaces/{ns}/challenges/forged")
+    c.api._do("DELETE", f"{c.url}{ACME}/namespaces/{ns}/challenges/forged")
     c.wait_for("the forged Challenge gone", lambda: not acme_list(c, "challenges", ns), timeout=30)
 
 
@@ -702,7 +708,7 @@ def test_an_ingress_with_http01_edit_in_place_is_solved_through_that_ingress(env
     ref = make_issuer(env, ns)  # the solver is a plain `ingress: {}`: only the annotation sends it in place
     rule = {"host": domain, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
         "service": {"name": "shop", "port": {"number": 80}}}}]}}
-    ingresses = f"{c.server.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
+    ingresses = f"{c.url}/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
     env.harness.hold(domain)
     try:
         c.api._do("POST", ingresses, json={

@@ -7,11 +7,13 @@ API servers, with crds/ installed by the real `kubectl apply`:
 - `real`: etcd, kube-apiserver and kube-controller-manager built from the Go module proxy
   (tests/realkube.py); `kubectl apply -k manifests/` installs the CRDs and the RBAC, and the operator runs
   as the ServiceAccount `cert-manager/issuer` with a TokenRequest token, so the real authorizer judges every
-  request it sends. Tests and kubectl act as an admin (a client certificate in `system:masters`).
+  request it sends. The operator talks to it through tests/faultproxy.py, which takes the embedded server's
+  fault knobs and keeps the same request log: `Cluster.server` is that proxy here. Tests and kubectl act as
+  an admin (a client certificate in `system:masters`), straight to the real server.
 
 The `cluster` fixture is parametrised over both backends, so every test that takes it (or `ns`) runs on
-each; tests that need the embedded server's knobs take `embedded_cluster` (or build an embedded
-`Cluster`) instead.
+each; tests that need more of the embedded server than its fault knobs and request log (its store, its
+persistence) take `embedded_cluster` (or build an embedded `Cluster`) instead.
 
 - `cluster` (session): one API server + one operator shared by most tests; each test works in its own fresh
   namespace (`ns`), so tests never collide, and two runs on one machine never collide either (port 0, tmp
@@ -45,6 +47,7 @@ import yaml
 
 from issuer.testing.server import ServerThread
 from tests import rbac, realkube
+from tests.faultproxy import FaultProxy
 from tests.tools import require
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -233,6 +236,7 @@ class Cluster:
 
     backend = "embedded"
     plane: realkube.ControlPlane | None = None
+    proxy: FaultProxy | None = None
     _server: ServerThread | None = None
 
     def __init__(self, tmp: pathlib.Path, backend: str = "embedded", *operator_args: str) -> None:
@@ -253,6 +257,9 @@ class Cluster:
             self.plane = realkube.ControlPlane(tmp / "controlplane")
             try:
                 self.plane.start()
+                pki = self.plane.folder / "pki"
+                self.proxy = FaultProxy(self.plane.url, self.plane.ca_file, pki / "serving.crt",
+                                        pki / "serving.key").start()
             except BaseException:
                 self.plane.stop()
                 raise
@@ -269,15 +276,25 @@ class Cluster:
         return self.api.url
 
     @property
-    def server(self) -> ServerThread:
-        """The embedded API server, for tests that inject faults or read its request log."""
-        if self._server is None:
-            pytest.fail("this test needs the embedded API server's knobs; it cannot run on the real one")
-        return self._server
+    def server(self) -> Any:
+        """Where faults are injected and the operator's requests are logged: the embedded API server, or
+        the fault proxy in front of the real one (`add_fault`, `faults`, `request_log`,
+        `refuse_connections`)."""
+        if self._server is not None:
+            return self._server
+        assert self.proxy is not None
+        return self.proxy
 
     @server.setter
     def server(self, value: ServerThread) -> None:
         self._server = value
+
+    @property
+    def embedded(self) -> ServerThread:
+        """The embedded API server itself (its store, persistence), for tests that need more than knobs."""
+        if self._server is None:
+            pytest.fail("this test needs the embedded API server itself; it cannot run on the real one")
+        return self._server
 
     def close(self) -> None:
         self.operator.stop()
@@ -285,6 +302,8 @@ class Cluster:
         if self._server is not None:
             self._server.stop()
             rbac.USE.fold(self._server)
+        if self.proxy is not None:
+            self.proxy.stop()
         if self.plane is not None:
             rbac.USE.fold_audit(self.plane)
             self.plane.stop()
@@ -315,8 +334,9 @@ class Cluster:
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s")
         self.ensure_namespace(CLUSTER_RESOURCE_NAMESPACE)
         if self.plane is not None:
-            self.operator_kubeconfig = self.plane.service_account_kubeconfig(*OPERATOR_SERVICE_ACCOUNT,
-                                                                             create=False)
+            assert self.proxy is not None
+            token = self.plane.service_account_kubeconfig(*OPERATOR_SERVICE_ACCOUNT, create=False)
+            self.operator_kubeconfig = self.proxy.kubeconfig_via(token, self.tmp / "operator.kubeconfig")
             self.operator.kubeconfig = self.operator_kubeconfig
 
     def ensure_namespace(self, name: str) -> None:

@@ -157,9 +157,8 @@ def test_a_certificate_the_webhook_would_refuse(cluster: Cluster, ns: str, spec:
     expect.validate(cert, cluster.must_get("Secret", "odd-tls", ns), issuer_type="selfsigned")
 
 
-def test_deleting_a_certificate_in_the_middle_of_its_issuance_leaves_nothing_behind(embedded_cluster: Cluster,
-                                                                                   embedded_ns: str) -> None:
-    cluster, ns = embedded_cluster, embedded_ns  # holds signing with a server fault
+def test_deleting_a_certificate_in_the_middle_of_its_issuance_leaves_nothing_behind(cluster: Cluster,
+                                                                                   ns: str) -> None:
     cluster.api.create({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
                         "metadata": {"name": "selfsigned", "namespace": ns}, "spec": {"selfSigned": {}}})
     hold = cluster.server.add_fault(verb="patch", resource="certificaterequests/status", namespace=ns, status=500)

@@ -275,6 +275,12 @@ class Cluster:
     def url(self) -> str:
         return self.api.url
 
+    def new_api(self) -> Api:
+        """Another admin client with the same credentials (for a thread of its own: sessions are not
+        shared between threads)."""
+        session = self.api.session
+        return Api(self.api.url, cert=session.cert, verify=session.verify)  # type: ignore[arg-type]
+
     @property
     def server(self) -> Any:
         """Where faults are injected and the operator's requests are logged: the embedded API server, or

@@ -8,8 +8,12 @@ answer. Server-side apply here merges maps, replaces lists (``metadata.labels``/
 maps, so they merge) and records each applier's fields in ``metadata.managedFields`` as kube does
 (``operation: Apply``, ``fieldsType: FieldsV1``, ``fieldsV1`` in kube's ``f:<name>`` format, every
 list being one atomic leaf), so that a later apply from the same manager that omits a field it set
-before removes it unless another applier also set it; ownership conflicts are not detected and
-``force`` is accepted but has no effect.
+before removes it unless another applier also set it. Applying a value another manager owns with a
+different value is a 409 Conflict with kube's message and one ``FieldManagerConflict`` cause per field;
+``force`` takes such fields over (they leave the other manager's entry, an emptied entry goes); applying
+the same value shares the field. Entries are sorted as kube sorts them (operation, time, manager), and
+an apply that changes nothing but ownership records no ``time``. Update-operation entries are kept
+but never created (see server.py's known simplifications).
 """
 
 from __future__ import annotations
@@ -30,15 +34,18 @@ class PatchError(Exception):
     (``patch``): the server then wraps the message as ``<Kind>.<group> "<name>" is invalid: <message>``.
     ``cause`` is the underlying patch library message; for JSON-patch 422s kube's body is
     ``message: "the server rejected our request due to an error in our request"`` with
-    ``details.causes: [{"reason": "UnexpectedServerResponse", "message": <cause>}]``."""
+    ``details.causes: [{"reason": "UnexpectedServerResponse", "message": <cause>}]``. ``causes`` are the
+    ``details.causes`` of a server-side apply conflict (409, one ``FieldManagerConflict`` per field)."""
 
-    def __init__(self, code: int, reason: str, message: str, *, field: str = "", cause: str = "") -> None:
+    def __init__(self, code: int, reason: str, message: str, *, field: str = "", cause: str = "",
+                 causes: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.message = message
         self.field = field
         self.cause = cause
+        self.causes = causes or []
 
     def __repr__(self) -> str:
         return f"PatchError({self.code}, {self.reason!r}, {self.message!r})"
@@ -566,9 +573,9 @@ def apply_patch(
     """Server-side apply, simplified: merge ``applied`` into ``target`` (``None`` creates) with maps
     merged and lists replaced, and record the applied field set for ``manager`` in
     ``metadata.managedFields`` (an ``Apply`` entry with FieldsV1 ``f:`` keys; ``time`` is set when
-    ``now`` is given). Fields this manager applied before but omits now are removed unless another
-    Apply entry owns them. Conflicts are not detected; ``force`` is accepted for API parity only."""
-    del force  # conflicts are not tracked, so forcing changes nothing
+    ``now`` is given and the object changes). Fields this manager applied before but omits now are
+    removed unless another Apply entry owns them. A field another manager owns with a different value
+    is a conflict (409) unless ``force``, which moves it to ``manager``."""
     if not isinstance(applied, dict):
         raise _bad_request(
             f"error decoding YAML: json: cannot unmarshal {go_json_type(applied)} into Go value of type "
@@ -580,24 +587,38 @@ def apply_patch(
     meta = base.get("metadata") if isinstance(base.get("metadata"), dict) else {}
     entries: list[Any] = list(meta.get("managedFields") or []) if isinstance(meta, dict) else []
 
+    clean = dict(applied.items())
+    if isinstance(clean.get("metadata"), dict):
+        clean["metadata"] = {k: v for k, v in clean["metadata"].items() if k != "managedFields"}
+    current = _leaves(clean)
+
     previous: set[_Path] = set()
+    previous_time: Any = None
     others: set[_Path] = set()
     kept: list[Any] = []
+    conflicts: list[tuple[str, _Path]] = []
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         fields = _decode_fields(entry.get("fieldsV1"))
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             previous |= fields
+            previous_time = entry.get("time")
             continue
+        contested = sorted(p for p in fields & current
+                           if _at(base, p) is not _MISSING and not _json_equal(_at(base, p), _at(clean, p)))
+        if contested and force:
+            fields -= set(contested)
+            if not fields:
+                continue  # every field taken over: the manager's entry goes
+            entry = dict(entry, fieldsV1=_encode_fields(fields))  # noqa: PLW2901
+        elif contested:
+            conflicts.extend((_print_manager(entry), p) for p in contested)
         if entry.get("operation") == "Apply":
             others |= fields
         kept.append(entry)
-
-    clean = dict(applied.items())
-    if isinstance(clean.get("metadata"), dict):
-        clean["metadata"] = {k: v for k, v in clean["metadata"].items() if k != "managedFields"}
-    current = _leaves(clean)
+    if conflicts:
+        raise _conflict(sorted(conflicts))
 
     result = _apply_merge(base, clean)
     assert isinstance(result, dict)
@@ -607,13 +628,75 @@ def apply_patch(
     entry_out: dict[str, Any] = {"manager": manager, "operation": "Apply"}
     if isinstance(applied.get("apiVersion"), str):
         entry_out["apiVersion"] = applied["apiVersion"]
-    if now is not None:
+    if now is not None and _without_managed(result) != _without_managed(base):
         entry_out["time"] = now
+    elif previous_time is not None:
+        entry_out["time"] = previous_time
     entry_out["fieldsType"] = "FieldsV1"
     entry_out["fieldsV1"] = _key_owner_references(_encode_fields(current), clean)
     result_meta = result.setdefault("metadata", {})
-    result_meta["managedFields"] = [*kept, entry_out]
+    result_meta["managedFields"] = sorted([*kept, entry_out], key=_entry_order)
     return result
+
+
+_MISSING: Final = object()
+
+
+def _at(obj: JSON, path: _Path) -> JSON:
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return _MISSING
+        obj = obj[key]
+    return obj
+
+
+def _without_managed(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return obj
+    return dict(obj, metadata={k: v for k, v in meta.items() if k != "managedFields"})
+
+
+def _entry_order(entry: Any) -> tuple[str, str, str, str, str]:
+    """kube's order of managedFields entries: operation, time (to the second; none first), manager,
+    apiVersion, subresource."""
+    if not isinstance(entry, dict):
+        return ("", "", "", "", "")
+    stamp = entry.get("time")
+    return (str(entry.get("operation") or ""), str(stamp)[:19] if isinstance(stamp, str) else "",
+            str(entry.get("manager") or ""), str(entry.get("apiVersion") or ""), str(entry.get("subresource") or ""))
+
+
+def _print_manager(entry: dict[str, Any]) -> str:
+    """How kube names a conflicting manager: quoted, with its subresource, and for an Update entry the
+    apiVersion and time it wrote with."""
+    text = json.dumps(str(entry.get("manager") or ""))
+    if entry.get("subresource"):
+        text += f" with subresource {json.dumps(str(entry['subresource']))}"
+    if entry.get("operation") == "Update":
+        text += f" using {entry.get('apiVersion') or ''}"
+        if entry.get("time"):
+            text += f" at {entry['time']}"
+    return text
+
+
+def _conflict(conflicts: list[tuple[str, _Path]]) -> PatchError:
+    """kube's apply conflict: "Apply failed with N conflict(s): ..." and one cause per field."""
+    def dotted(path: _Path) -> str:
+        return "".join(f".{key}" for key in path)
+
+    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": dotted(path)}
+              for who, path in conflicts]
+    if len(conflicts) == 1:
+        who, path = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {who}: {dotted(path)}"
+    else:
+        lines: list[str] = []
+        for who in sorted({w for w, _ in conflicts}):
+            lines.append(f"conflicts with {who}:")
+            lines.extend(f"- {dotted(p)}" for w, p in conflicts if w == who)
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return PatchError(409, "Conflict", message, causes=causes)
 
 
 def _apply_merge(base: JSON, applied: JSON) -> JSON:

@@ -480,7 +480,55 @@ def test_a_field_also_applied_by_another_manager_is_kept() -> None:
     third = patch.apply_patch(second, applied(), manager="alice")
     assert third["spec"]["duration"] == "1h"
     managers = [e["manager"] for e in third["metadata"]["managedFields"]]
-    assert managers == ["bob", "alice"]
+    assert managers == ["alice", "bob"]  # kube's order: operation, time, then manager
+
+
+def test_applying_another_managers_field_with_a_new_value_is_a_409_conflict() -> None:
+    first = patch.apply_patch(target(), applied(duration="1h", renewBefore="5m"), manager="alice", now="T")
+    with pytest.raises(PatchError) as info:
+        patch.apply_patch(first, applied(duration="2h", renewBefore="6m"), manager="bob", now="T")
+    err = info.value
+    assert (err.code, err.reason) == (409, "Conflict")
+    assert err.message == ('Apply failed with 2 conflicts: conflicts with "alice":\n- .spec.duration\n'
+                           "- .spec.renewBefore")
+    assert err.causes == [
+        {"reason": "FieldManagerConflict", "message": 'conflict with "alice"', "field": ".spec.duration"},
+        {"reason": "FieldManagerConflict", "message": 'conflict with "alice"', "field": ".spec.renewBefore"}]
+    with pytest.raises(PatchError) as one:
+        patch.apply_patch(first, applied(duration="2h"), manager="bob", now="T")
+    assert one.value.message == 'Apply failed with 1 conflict: conflict with "alice": .spec.duration'
+
+
+def test_an_update_manager_is_named_with_its_api_version_and_time() -> None:
+    doc = target()
+    doc["metadata"]["managedFields"] = [{"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1",
+                                         "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                                         "fieldsV1": {"f:spec": {"f:secretName": {}}}}]
+    with pytest.raises(PatchError) as info:
+        patch.apply_patch(doc, applied(secretName="other"), manager="bob")
+    assert info.value.message == ('Apply failed with 1 conflict: conflict with "kubectl-edit" using v1 at '
+                                  "2026-01-01T00:00:00Z: .spec.secretName")
+
+
+def test_force_takes_conflicting_fields_over_and_drops_an_emptied_entry() -> None:
+    first = patch.apply_patch(target(), applied(duration="1h", renewBefore="5m"), manager="alice", now="T1")
+    second = patch.apply_patch(first, applied(duration="2h"), manager="bob", force=True, now="T2")
+    assert second["spec"]["duration"] == "2h"
+    owners = {e["manager"]: e["fieldsV1"] for e in second["metadata"]["managedFields"]}
+    assert owners["alice"] == {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:renewBefore": {}}}
+    assert owners["bob"]["f:spec"] == {"f:duration": {}}
+    third = patch.apply_patch(second, {"apiVersion": "v1", "kind": "X", "metadata": {"labels": {"app": "new"}},
+                                       "spec": {"renewBefore": "1m"}}, manager="bob", force=True, now="T3")
+    assert [e["manager"] for e in third["metadata"]["managedFields"]] == ["bob"]
+
+
+def test_the_same_value_is_shared_and_an_unchanged_object_records_no_time() -> None:
+    first = patch.apply_patch(target(), applied(duration="1h"), manager="alice", now="2026-01-01T00:00:09Z")
+    second = patch.apply_patch(first, applied(duration="1h"), manager="bob", now="2026-01-01T00:00:10Z")
+    entries = second["metadata"]["managedFields"]
+    assert [(e["manager"], e.get("time")) for e in entries] == [("bob", None), ("alice", "2026-01-01T00:00:09Z")]
+    again = patch.apply_patch(second, applied(duration="1h"), manager="alice", now="2026-01-01T00:00:11Z")
+    assert [e.get("time") for e in again["metadata"]["managedFields"]] == [None, "2026-01-01T00:00:09Z"]
 
 
 def test_a_dropped_nested_field_removes_the_emptied_parent() -> None:

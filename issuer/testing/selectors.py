@@ -71,50 +71,53 @@ def _quote(s: str) -> str:
 
 
 def _key_problems(key: str) -> list[str]:
-    """kube's IsQualifiedName for a label key."""
+    """kube's label key validation (IsQualifiedName, lengths in bytes as kube counts them): every problem
+    of the prefix and of the name part, in kube's order."""
     parts = key.split("/")
+    problems: list[str] = []
     if len(parts) == 1:
         name = parts[0]
     elif len(parts) == 2:
         prefix, name = parts
         if not prefix:
-            return ["prefix part must be non-empty"]
-        if len(prefix) > 253:
-            return ["prefix part must be no more than 253 characters"]
-        if not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
-            return [_PREFIX_MSG]
+            problems.append("prefix part must be non-empty")
+        else:
+            if len(prefix.encode()) > 253:
+                problems.append("prefix part must be no more than 253 bytes")
+            if not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
+                problems.append(_PREFIX_MSG)
     else:
         return [
-            "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+            "a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
             "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
             "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix "
             "and '/' (e.g. 'example.com/MyName')"
         ]
     if not name:
-        return ["name part must be non-empty"]
-    if len(name) > 63:
-        return ["name part must be no more than 63 characters"]
+        problems.append("name part must be non-empty")
+    elif len(name.encode()) > 63:
+        problems.append("name part must be no more than 63 bytes")
     if not _NAME_RE.fullmatch(name):
-        return [_NAME_MSG]
-    return []
+        problems.append(_NAME_MSG)
+    return problems
+
+
+_REQUIREMENT: Final = "unable to parse requirement: "
 
 
 def _check_key(key: str) -> None:
     problems = _key_problems(key)
     if problems:
-        raise SelectorError(f"unable to parse requirement: key: Invalid value: {_quote(key)}: {'; '.join(problems)}")
+        raise SelectorError(f"{_REQUIREMENT}<nil>: Invalid value: {_quote(key)}: {'; '.join(problems)}")
 
 
 def _check_value(key: str, index: int, value: str) -> None:
-    if len(value) > 63:
+    if len(value.encode()) > 63:
         raise SelectorError(
-            f"unable to parse requirement: values[{index}][{key}]: Invalid value: {_quote(value)}: must be no more "
-            "than 63 characters"
+            f"{_REQUIREMENT}values[{index}][{key}]: Invalid value: {_quote(value)}: must be no more than 63 bytes"
         )
     if not _VALUE_RE.fullmatch(value):
-        raise SelectorError(
-            f"unable to parse requirement: values[{index}][{key}]: Invalid value: {_quote(value)}: {_VALUE_MSG}"
-        )
+        raise SelectorError(f"{_REQUIREMENT}values[{index}][{key}]: Invalid value: {_quote(value)}: {_VALUE_MSG}")
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,11 @@ class _LabelParser:
                 return requirements
             if kind not in (_T_ID, "!", IN, NOT_IN):
                 raise SelectorError(f"found '{literal}', expected: !, identifier, or 'end of string'")
-            requirements.append(self.requirement())
+            try:
+                requirements.append(self.requirement())
+            except SelectorError as exc:  # kube prefixes every problem inside one requirement
+                text = str(exc)
+                raise SelectorError(text if text.startswith(_REQUIREMENT) else _REQUIREMENT + text) from None
             kind, literal = self.take()
             if kind == _T_END:
                 return requirements
@@ -254,7 +261,7 @@ class _LabelParser:
         if negated:
             kind, literal = self.take()
             if kind not in (_T_ID, IN, NOT_IN):
-                raise SelectorError(f"found '{literal}', expected: identifier after '!'")
+                raise SelectorError(f"found '{literal}', expected: identifier")
         key = literal
         _check_key(key)
         if negated:
@@ -294,32 +301,42 @@ class _LabelParser:
         raise SelectorError(f"found '{literal}', expected: identifier")
 
     def value_set(self) -> list[str]:
+        """kube's parseValues: ``(`` then identifiers separated by commas (empty ones allowed) and ``)``;
+        ``()`` is the set holding the empty value."""
         kind, literal = self.take()
         if kind != "(":
-            raise SelectorError(f"found '{literal}', expected: '('")
+            raise SelectorError(f"found '{literal}' expected: '('")
+        kind, literal = self.peek()
+        if kind == ")":
+            self.take()
+            return [""]
+        if kind not in (_T_ID, IN, NOT_IN, ","):
+            raise SelectorError(f"found '{literal}', expected: ',', ')' or identifier")
         values: list[str] = []
-        expect_value = True
         while True:
             kind, literal = self.take()
-            if kind in (_T_ID, IN, NOT_IN) and expect_value:
+            if kind in (_T_ID, IN, NOT_IN):
                 values.append(literal)
-                expect_value = False
-            elif kind == ",":
-                if expect_value:
-                    values.append("")
-                expect_value = True
-            elif kind == ")":
-                if expect_value and values:
-                    values.append("")
-                break
-            else:
-                raise SelectorError(f"found '{literal}', expected: ',', ')' or identifier")
-        if not values:
-            raise SelectorError(
-                "unable to parse requirement: values: Invalid value: []string{}: for 'in', 'notin' operators, "
-                "values set can't be empty"
-            )
-        return values
+                after, after_literal = self.peek()
+                if after == ",":
+                    continue
+                if after == ")":
+                    self.take()
+                    return values
+                raise SelectorError(f"found '{after_literal}', expected: ',' or ')'")
+            if kind == ",":
+                if not values:
+                    values.append("")  # "(,"
+                after = self.peek()[0]
+                if after == ")":
+                    self.take()
+                    values.append("")  # ",)"
+                    return values
+                if after == ",":
+                    self.take()
+                    values.append("")  # ",,"
+                continue
+            raise SelectorError(f"found '{literal}', expected: ',', or identifier")
 
 
 def parse_label_selector(text: str | None) -> LabelSelector:

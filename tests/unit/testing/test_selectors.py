@@ -42,21 +42,30 @@ def test_label_selector_matches(text: str, expected: bool) -> None:
     assert selectors.parse_label_selector(text).matches(LABELS) is expected
 
 
+# kube-apiserver v1.37's messages (tests/apiserver/test_parity.py checks them against the real server)
 LABEL_ERRORS = [
-    pytest.param("app in web", "found 'web', expected: '('", id="in without parentheses"),
-    pytest.param("app in ()", "values set can't be empty", id="in with an empty set"),
-    pytest.param("app web", "found 'web', expected: in, notin, =, ==, !=, gt, lt", id="two words without operator"),
+    pytest.param("app in web", "unable to parse requirement: found 'web' expected: '('", id="in without parentheses"),
+    pytest.param("app notin ,", "unable to parse requirement: found ',' expected: '('", id="notin without parentheses"),
+    pytest.param("app web", "unable to parse requirement: found 'web', expected: in, notin, =, ==, !=, gt, lt",
+                 id="two words without operator"),
     pytest.param("=web", "found '=', expected: !, identifier, or 'end of string'", id="an operator without key"),
     pytest.param("app=web tier", "found 'tier', expected: ',' or 'end of string'", id="a missing comma"),
     pytest.param("app=web,", "found '', expected: identifier after ','", id="a trailing comma"),
-    pytest.param("!", "found '', expected: identifier after '!'", id="a bare bang"),
+    pytest.param("!", "unable to parse requirement: found '', expected: identifier", id="a bare bang"),
     pytest.param("app=a b", "found 'b', expected: ',' or 'end of string'", id="a value with a space"),
     pytest.param("app=-bad-", 'values[0][app]: Invalid value: "-bad-"', id="an invalid label value"),
     pytest.param("Bad Key!=x", "found 'Key', expected", id="a key with a space"),
-    pytest.param("a/b/c", 'key: Invalid value: "a/b/c"', id="a key with two slashes"),
-    pytest.param("x" * 64, "name part must be no more than 63 characters", id="a key that is too long"),
+    pytest.param("a/b/c", 'unable to parse requirement: <nil>: Invalid value: "a/b/c": a valid label key must',
+                 id="a key with two slashes"),
+    pytest.param("x" * 64, "<nil>: Invalid value: \"" + "x" * 64 + '": name part must be no more than 63 bytes',
+                 id="a key that is too long"),
+    pytest.param("a/", "name part must be non-empty; name part must consist of", id="an empty name part"),
+    pytest.param("a=" + "y" * 64, "must be no more than 63 bytes", id="a value that is too long"),
     pytest.param("replicas>two", "the value must be an integer", id="greater than with a non-integer"),
-    pytest.param("app in (a,b", "expected: ',', ')' or identifier", id="an unclosed set"),
+    pytest.param("app in (a,b", "unable to parse requirement: found '', expected: ',' or ')'", id="an unclosed set"),
+    pytest.param("app in (a b)", "unable to parse requirement: found 'b', expected: ',' or ')'",
+                 id="a set without comma"),
+    pytest.param("app=(", "unable to parse requirement: found '(', expected: identifier", id="a parenthesis as value"),
 ]
 
 
@@ -65,6 +74,12 @@ def test_bad_label_selectors_raise(text: str, fragment: str) -> None:
     with pytest.raises(SelectorError) as info:
         selectors.parse_label_selector(text)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "value"), [("app in ()", ""), ("app in (,a)", ""), ("app in (a,)", ""),
+                                             ("app in (a,,b)", "")])
+def test_sets_may_hold_the_empty_value_as_kube_parses_them(text: str, value: str) -> None:
+    assert selectors.parse_label_selector(text).matches({"app": value})
 
 
 def test_selector_error_is_a_value_error() -> None:

@@ -71,7 +71,9 @@ def wants_aggregated(accept: str) -> bool:
 
 
 def _resource_discovery(res: Resource) -> dict[str, Any]:
-    kind = {"group": res.group, "version": res.version, "kind": res.kind}
+    # kube-apiserver leaves group and version empty in a built-in kind's responseKind (CRDs spell them out)
+    kind = {"group": "" if res.builtin else res.group, "version": "" if res.builtin else res.version,
+            "kind": res.kind}
     out: dict[str, Any] = {"resource": res.plural, "responseKind": kind,
                            "scope": "Namespaced" if res.namespaced else "Cluster",
                            "singularResource": res.singular, "verbs": list(res.verbs)}

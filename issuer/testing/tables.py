@@ -39,8 +39,9 @@ def _crd_column(spec: dict[str, Any]) -> Column:
             return None
         return _format(values, typ, fmt)
 
-    return Column(str(spec.get("name", "")), typ, cell, fmt, str(spec.get("description", "")),
-                  int(spec.get("priority", 0) or 0))
+    # kube describes a column the CRD leaves undescribed by its JSONPath
+    description = str(spec.get("description") or f"Custom resource definition column (in JSONPath format): {path}")
+    return Column(str(spec.get("name", "")), typ, cell, fmt, description, int(spec.get("priority", 0) or 0))
 
 
 def _jsonpath(obj: Obj, path: str) -> list[Any]:

@@ -6,9 +6,9 @@ and a small sanity check for schemas in new CRDs (`check_structural`). The embed
 parsed with cel-python's parser and compiled once per rule text into Python closures over plain JSON
 values (cel-go semantics as Kubernetes configures it, plus the Kubernetes string/list/regex/optional
 libraries); a rule using something that compiler does not know runs on cel-python's interpreter
-instead. Everything here is pure: plain dicts in, plain values out, no I/O. Not modelled: validation
-ratcheting, CEL cost limits, CEL type checking at CRD creation, and the full structural-schema rules
-of apiextensions (only a sanity subset).
+instead. Everything here is pure: plain dicts in, plain values out, no I/O. CEL cost limits at CRD
+creation are estimated by issuer.testing.celcost. Not modelled: validation ratcheting, CEL type checking
+at CRD creation, and the full structural-schema rules of apiextensions (only a sanity subset).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import Any, Final
 
 import celpy
 from celpy import celtypes
+
+from issuer.testing import celcost
 
 __all__ = ["Cause", "apply_defaults", "check_structural", "parse_go_duration", "prune", "validate"]
 
@@ -2191,11 +2193,14 @@ def check_structural(schema: dict[str, Any]) -> list[str]:
     """A minimal sanity check of a CRD ``openAPIV3Schema``, run when a CRD is created or updated.
 
     Reports nodes with properties/items but no type, unknown types, non-dict subschemas, bad
-    regular expressions, defaults that are not valid against their own node, and CEL rules that do
-    not compile. Returns messages in kube's ``<path>: <problem>`` style (empty when acceptable).
+    regular expressions, defaults that are not valid against their own node, CEL rules that do not
+    compile and, in an otherwise sound schema, CEL rules over kube's cost budget (celcost). Returns
+    messages in kube's ``<path>: <problem>`` style (empty when acceptable).
     """
     errors: list[str] = []
     _check_node(schema, "openAPIV3Schema", errors, root=True)
+    if all(".x-kubernetes-validations[" in error for error in errors):  # kube costs rules of sound schemas only
+        errors.extend(celcost.budget_problems(schema))
     return errors
 
 

@@ -379,8 +379,9 @@ _UNBOUNDED_ITERATION_OK = {".spec.secretTemplate.annotations"}
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_rule_cost_is_bounded(name: str) -> None:
     """kube multiplies a rule's cost by how often its node can occur and caps the per-CRD total: rules
-    may only sit under lists with maxItems, and may only iterate lists with maxItems (kube's static cost
-    estimator itself is not run here)."""
+    may only sit under lists with maxItems, and may only iterate lists with maxItems. (kube's estimate
+    itself, issuer.testing.celcost, runs in check_structural above; tests/unit/testing/test_celcost.py
+    pins its figures for these CRDs.)"""
     problems = []
     root = CRDS[name]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     for path, node, bounded in _bounded_walk(root, "", True):
@@ -620,6 +621,13 @@ CASES: dict[str, Case] = {
     "renewBefore longer than a short duration names both Go-style": (
         _cert(duration="1h", renewBefore="90m"), None,
         [("spec.renewBefore", "certificate duration 1h0m0s must be greater than renewBefore 1h30m0s")]),
+    "durations of seven-digit hours are printed digit by digit": (
+        _cert(duration="1234567h", renewBefore="1234567h59m59s"), None,
+        [("spec.renewBefore",
+          "certificate duration 1234567h0m0s must be greater than renewBefore 1234567h59m59s")]),
+    "a renewBefore of a few seconds over duration prints minutes and seconds": (
+        _cert(duration="1h", renewBefore="1h0m9s"), None,
+        [("spec.renewBefore", "certificate duration 1h0m0s must be greater than renewBefore 1h0m9s")]),
     "renewBefore with a fraction of a second falls back to the plain message": (
         _cert(duration="1h", renewBefore="1h0.5s"), None,
         [("spec.renewBefore", "certificate duration must be greater than renewBefore")]),

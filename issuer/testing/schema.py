@@ -9,6 +9,10 @@ libraries); a rule using something that compiler does not know runs on cel-pytho
 instead. Everything here is pure: plain dicts in, plain values out, no I/O. CEL cost limits at CRD
 creation are estimated by issuer.testing.celcost. Not modelled: validation ratcheting, CEL type checking
 at CRD creation, and the full structural-schema rules of apiextensions (only a sanity subset).
+
+The same CEL engine serves other callers through `evaluate` (plain values in and out, `LazyMap` for
+lazily computed bindings, `register_functions` for another Kubernetes CEL library): the embedded API
+server's ValidatingAdmissionPolicies (issuer.testing.admission).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -30,7 +34,19 @@ from celpy import celtypes
 
 from issuer.testing import celcost
 
-__all__ = ["Cause", "apply_defaults", "check_structural", "parse_go_duration", "prune", "validate"]
+__all__ = [
+    "Cause",
+    "CelError",
+    "LazyMap",
+    "apply_defaults",
+    "check_structural",
+    "compile_error",
+    "evaluate",
+    "parse_go_duration",
+    "prune",
+    "register_functions",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -2038,6 +2054,156 @@ def _run_message(text: str, bindings: _Bindings) -> str | None:
     if error is not None or not isinstance(result, str):
         return None
     return str(result).strip() or None
+
+
+# --- CEL for callers other than schemas (the embedded server's admission policies) -----------------
+
+CelError = _CelError
+"""A CEL evaluation error raised by a library function or a `LazyMap` entry; its text is what kube
+reports (``no such key: x``, ``no such overload``...)."""
+
+
+class LazyMap(dict[str, Any]):
+    """A CEL map whose entries are computed on first use by ``compute(name)`` (which returns the value
+    or raises `CelError`, remembered either way): a ValidatingAdmissionPolicy's ``variables``. ``has()``
+    and ``in`` see every name, computed or not."""
+
+    def __init__(self, names: Iterable[str], compute: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.names: Final = tuple(names)
+        self._compute = compute
+        self._errors: dict[str, _CelError] = {}
+
+    def __missing__(self, key: str) -> Any:
+        if key not in self.names:
+            raise KeyError(key)
+        if key in self._errors:
+            raise self._errors[key]
+        try:
+            value = self._compute(key)
+        except _CelError as exc:
+            self._errors[key] = exc
+            raise
+        self[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.names
+
+
+def register_functions(functions: Mapping[str, Callable[..., Any]]) -> None:
+    """Add the functions of another Kubernetes CEL library (the admission authorizer's ``group``,
+    ``resource``, ``check``, ``allowed``...) to both evaluators: ``x.f(a)`` calls ``functions["f"](x, a)``
+    with plain values, which returns a plain value or an opaque library object, or raises `CelError`."""
+    for name, fn in functions.items():
+        _FAST_FUNCTIONS[name] = (fn, (1, 2, 3, 4))
+        _CEL_FUNCTIONS[name] = _celpy_function(fn)
+    _PROGRAMS.clear()
+
+
+def _celpy_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        try:
+            return _to_celpy(fn(*(_from_celpy(a) for a in args)))
+        except _CelError as exc:
+            return _cel_error(str(exc))
+
+    return call
+
+
+def compile_error(text: str) -> str | None:
+    """Why CEL ``text`` does not compile (``compilation failed: ...``), or None. Syntax only: nothing is
+    type-checked."""
+    program = _program(text)
+    return program if isinstance(program, str) else None
+
+
+def evaluate(text: str, activation: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """``(result, None)`` or ``(None, error)`` for CEL ``text`` over ``activation`` (plain JSON values,
+    `LazyMap`s and library objects), with the engine and library functions CRD rules use. The result is
+    a plain value (bool, str, int, float, None, list, dict, datetime, timedelta, bytes)."""
+    program = _program(text)
+    if isinstance(program, str):
+        return None, program
+    if program.fast is not None:
+        try:
+            return program.fast(dict(activation)), None
+        except _CelError as exc:
+            return None, str(exc)
+        except RecursionError:
+            return None, "expression too deeply nested"
+    try:
+        result = program.slow.evaluate({name: _to_celpy(value) for name, value in activation.items()})
+    except Exception as exc:  # CELEvalError, or a Python error from a library function
+        return None, _error_text(exc)
+    if isinstance(result, Exception):
+        return None, _error_text(result)
+    return _from_celpy(result), None
+
+
+class _LazyCelMap(celtypes.MapType):
+    """A `LazyMap` as cel-python sees it: entries converted on first use, errors as error values."""
+
+    def __init__(self, source: LazyMap) -> None:
+        super().__init__()
+        self._source = source
+
+    def __missing__(self, key: Any) -> Any:
+        if str(key) not in self._source.names:
+            raise KeyError(key)
+        try:
+            value = _to_celpy(self._source[str(key)])
+        except _CelError as exc:
+            value = _cel_error(str(exc))
+        self[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._source.names
+
+
+def _to_celpy(value: Any) -> Any:
+    """A plain value as a cel-python value; library objects (and their dict subclasses) pass as they are."""
+    if isinstance(value, LazyMap):
+        return _LazyCelMap(value)
+    if type(value) is dict:
+        return celtypes.MapType({_to_celpy(k): _to_celpy(v) for k, v in value.items()})
+    if type(value) is list:
+        return celtypes.ListType([_to_celpy(v) for v in value])
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return _to_cel(value, {})
+    if isinstance(value, datetime.datetime):
+        return celtypes.TimestampType(value)
+    if isinstance(value, datetime.timedelta):
+        return celtypes.DurationType(value)
+    if isinstance(value, bytes):
+        return celtypes.BytesType(value)
+    return value
+
+
+def _from_celpy(value: Any) -> Any:
+    """A cel-python value as a plain value (the inverse of `_to_celpy`)."""
+    if isinstance(value, celtypes.BoolType):
+        return bool(value)
+    if isinstance(value, (celtypes.IntType, celtypes.UintType)):
+        return int(value)
+    if isinstance(value, celtypes.DoubleType):
+        return float(value)
+    if isinstance(value, celtypes.StringType):
+        return str(value)
+    if isinstance(value, celtypes.BytesType):
+        return bytes(value)
+    if isinstance(value, celtypes.TimestampType):
+        return datetime.datetime.fromtimestamp(value.timestamp(), datetime.UTC)
+    if isinstance(value, celtypes.DurationType):
+        return datetime.timedelta(seconds=value.total_seconds())
+    if isinstance(value, _LazyCelMap):
+        return value._source
+    if isinstance(value, celtypes.MapType):
+        return {_from_celpy(k): _from_celpy(v) for k, v in value.items()}
+    if isinstance(value, celtypes.ListType):
+        return [_from_celpy(v) for v in value]
+    return value
 
 
 _PLAIN_NEEDED: dict[int, tuple[dict[str, Any], bool]] = {}

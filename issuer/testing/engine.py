@@ -3,10 +3,11 @@ patch, delete and list over the `Store`, with what kube-apiserver does on each w
 metadata (uid, creationTimestamp, the cluster-wide resourceVersion, generation), optimistic
 concurrency, the status subresource split, no-op detection, names and schema validation (pruning,
 defaults, CEL via issuer.testing.schema), the Secret/Event/Lease/Namespace/CRD rules, finalizers and
-deletion, ownerReferences garbage collection (Background, Foreground, Orphan), namespace termination
-and CRD establishment. The HTTP layer (server.py) parses requests and calls these methods; tests may
-call them directly too. Background work (GC, CRD conditions, namespace cleanup) runs soon after the
-write that caused it, on the running event loop."""
+deletion, ownerReferences garbage collection (Background, Foreground, Orphan), namespace termination,
+CRD establishment, and ValidatingAdmissionPolicies (issuer.testing.admission) on every create and update
+after the server's own validation, before storing. The HTTP layer (server.py) parses requests and calls
+these methods; tests may call them directly too. Background work (GC, CRD conditions, namespace cleanup)
+runs soon after the write that caused it, on the running event loop."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from issuer.testing import errors, schema
+from issuer.testing import admission, errors, schema
 from issuer.testing import patch as patches
 from issuer.testing.errors import APIError, FieldCause
 from issuer.testing.patch import go_json_type
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 NAMESPACES: StoreKey = ("", "namespaces")
 CRDS: StoreKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+BINDINGS: StoreKey = admission.BINDINGS
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SECRET_MAX = 1024 * 1024
@@ -341,6 +343,8 @@ class Engine:
         if res.status:
             obj.pop("status", None)
         warnings = self._prepare(res, obj, None, field_validation)
+        if self.store.buckets.get(BINDINGS):  # one lookup while nothing is bound
+            warnings += self._admit(res, "CREATE", obj, None, None, dry_run)
         obj = self.to_stored(res, obj)
         key = self._key(res, namespace, name)
         bucket = self.store.buckets[res.store_key]
@@ -444,6 +448,8 @@ class Engine:
             md.pop("finalizers", None)
         if res.generation and _generation_part(new, not res.status) != _generation_part(old, not res.status):
             md["generation"] = int(old_md.get("generation") or 0) + 1
+        if self.store.buckets.get(BINDINGS):
+            warnings += self._admit(res, "UPDATE", new, old, subresource, dry_run)
         if new == old:
             return old, warnings
         new = self.to_stored(res, new)
@@ -460,6 +466,25 @@ class Engine:
         self.store.put(res.store_key, key, new, stored_old, rv)
         self._after_write(res, key, stored_old, new)
         return self.to_served(res, new), warnings
+
+    def _admit(self, res: Resource, operation: str, obj: Obj, old: Obj | None, subresource: str | None,
+               dry_run: bool) -> list[str]:
+        """Validating admission policies (issuer.testing.admission) for a write about to be stored, called
+        only while a binding exists: the warnings, or the refusal raised."""
+        md = _md(obj)
+        name = str(md.get("name") or "")
+        if res.store_key == NAMESPACES:
+            namespace, namespace_object = name, None
+        elif res.namespaced:
+            namespace = str(md.get("namespace") or "")
+            namespace_object = self.store.get(NAMESPACES, ("", namespace))
+        else:
+            namespace, namespace_object = "", None
+        policies = {key[1]: entry.obj for key, entry in (self.store.buckets.get(admission.POLICIES) or {}).items()}
+        request = admission.Request(operation, res.group, res.version, res.plural, res.kind, name, namespace, obj,
+                                    old, subresource or "", dry_run, namespace_object)
+        bindings = [entry.obj for entry in self.store.buckets[BINDINGS].values()]
+        return admission.admit(policies, bindings, request)
 
     # ---- patch
 
@@ -739,6 +764,14 @@ class Engine:
                 obj["status"] = {"phase": "Active"}
         elif res.store_key == CRDS:
             self._prepare_crd(res, obj, old)
+        elif res.store_key in (admission.POLICIES, admission.BINDINGS):
+            if not isinstance(obj.get("spec", {}), dict):
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(obj['spec'])} into Go struct "
+                                                f"field {res.kind}.spec of type v1.{res.kind}Spec")
+            causes = admission.prepare_policy(obj, old) if res.store_key == admission.POLICIES \
+                else admission.prepare_binding(obj)
+            if causes:
+                raise errors.invalid(res, str(md.get("name", "")), causes)
         elif res.store_key == ("", "pods"):
             causes = _pod_causes(obj)
             if causes:
@@ -1294,6 +1327,8 @@ _BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("rbac.authorization.k8s.io", "clusterroles"): frozenset({"rules", "aggregationRule"}),
     ("rbac.authorization.k8s.io", "rolebindings"): frozenset({"subjects", "roleRef"}),
     ("rbac.authorization.k8s.io", "clusterrolebindings"): frozenset({"subjects", "roleRef"}),
+    admission.POLICIES: frozenset({"spec", "status"}),
+    admission.BINDINGS: frozenset({"spec"}),
 }
 
 def _as_list(value: Any) -> list[Any]:

@@ -1,8 +1,9 @@
 """The resource registry of the embedded API server: one `Resource` per served group/version/plural
 (kind, scope, short names, verbs, status subresource, printer columns, extra field selectors), the
 built-in kinds it knows at start (core v1, events.k8s.io, coordination, networking, rbac, apps,
-apiextensions) and the conversion of a CustomResourceDefinition into served `Resource`s. The engine,
-the discovery documents and the table printer all read from the same `Registry`."""
+apiextensions, admissionregistration's ValidatingAdmissionPolicy and its binding) and the conversion of a
+CustomResourceDefinition into served `Resource`s. The engine, the discovery documents and the table
+printer all read from the same `Registry`."""
 
 from __future__ import annotations
 
@@ -152,6 +153,38 @@ EVENT_COLUMNS = (
 )
 LEASE_COLUMNS = (NAME, Column("Holder", "string", lambda o: _get(o, "spec", "holderIdentity")), AGE)
 CRD_COLUMNS = (NAME, Column("Created At", "date", _crd_created))
+
+
+def _param_kind(obj: Obj) -> Any:
+    kind = _get(obj, "spec", "paramKind")
+    return f"{kind.get('apiVersion', '')}/{kind.get('kind', '')}" if isinstance(kind, dict) else "<unset>"
+
+
+def _param_ref(obj: Obj) -> Any:
+    ref = _get(obj, "spec", "paramRef")
+    if not isinstance(ref, dict):
+        return "<unset>"
+    if ref.get("name"):
+        return f"{ref.get('namespace') or '*'}/{ref['name']}"
+    return "<unset>" if ref.get("selector") is None else str(ref["selector"])
+
+
+POLICY_COLUMNS = (
+    NAME,
+    Column("Validations", "integer", lambda o: len(_get(o, "spec", "validations") or ()),
+           description="Validations indicates the number of validation rules defined in this configuration"),
+    Column("ParamKind", "string", _param_kind,
+           description="ParamKind specifies the kind of resources used to parameterize this policy"),
+    AGE,
+)
+POLICY_BINDING_COLUMNS = (
+    NAME,
+    Column("PolicyName", "string", lambda o: _get(o, "spec", "policyName"),
+           description="PolicyName indicates the policy definition which the policy binding binded to"),
+    Column("ParamRef", "string", _param_ref,
+           description="ParamRef indicates the param resource which sets the configuration param"),
+    AGE,
+)
 CONFIGMAP_COLUMNS = (NAME, Column("Data", "string", _data_count), AGE)
 
 EVENT_FIELDS = frozenset({
@@ -200,6 +233,12 @@ def builtin_resources() -> list[Resource]:
         r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
           "CustomResourceDefinition", False, ("crd", "crds"), ("api-extensions",), status=True,
           generation=True, return_deleted_object=True, columns=CRD_COLUMNS),
+        r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "validatingadmissionpolicy",
+          "ValidatingAdmissionPolicy", False, categories=("api-extensions",), status=True, generation=True,
+          columns=POLICY_COLUMNS),
+        r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+          "validatingadmissionpolicybinding", "ValidatingAdmissionPolicyBinding", False,
+          categories=("api-extensions",), generation=True, columns=POLICY_BINDING_COLUMNS),
     ]
 
 

@@ -7,7 +7,9 @@ request. `EmbeddedAPIServer` is the async context manager tests and `issuer apis
 `ServerThread` runs one in a background thread for synchronous callers. Known simplifications: no
 authentication or authorization (any token works), JSON only on the way out (protobuf request bodies
 are decoded for the kinds kubectl's `create` commands send), server-side apply without conflict
-detection, `managedFields` only from apply, no admission webhooks, no conversion webhooks (CRD versions
+detection, `managedFields` only from apply, no admission webhooks (ValidatingAdmissionPolicies are
+evaluated, see issuer.testing.admission, every request being made by one fixed user, `system:admin` in
+`system:masters`, whom the authorizer allows everything), no conversion webhooks (CRD versions
 convert with strategy None), built-in kinds beyond Secret/ConfigMap/Event/Lease/Namespace/CRD are stored
 without validation, and a watch or continue token newer than the server (a restarted playground) is
 answered 410 so clients re-list."""

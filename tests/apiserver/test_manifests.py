@@ -111,6 +111,8 @@ def test_kustomize_renders_every_object_of_the_cluster_wide_install(rendered: st
         "ClusterRoleBinding",
         "Service",
         "Deployment",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
     assert {name for kind, name in objects if kind == "CustomResourceDefinition"} == {
         "certificates.cert-manager.io",
@@ -121,6 +123,10 @@ def test_kustomize_renders_every_object_of_the_cluster_wide_install(rendered: st
         "challenges.acme.cert-manager.io",
     }
     assert ("Namespace", "cert-manager") in objects
+    # The admission policy is bound, cluster-scoped, and refuses (Deny) rather than only warning.
+    binding = objects[("ValidatingAdmissionPolicyBinding", "issuer-certificaterequest-identity")]
+    assert binding["spec"] == {"policyName": "issuer-certificaterequest-identity", "validationActions": ["Deny"]}
+    assert ("ValidatingAdmissionPolicy", "issuer-certificaterequest-identity") in objects
     for (kind, name), doc in objects.items():
         labels = doc["metadata"].get("labels") or {}
         assert labels.get("app.kubernetes.io/name") == "issuer", (kind, name)
@@ -440,6 +446,8 @@ def test_kubectl_apply_k_installs_into_the_embedded_api_server(
         "clusterrolebinding.rbac.authorization.k8s.io/issuer-controller-challenges created",
         "service/issuer-metrics created",
         "deployment.apps/issuer created",
+        "validatingadmissionpolicy.admissionregistration.k8s.io/issuer-certificaterequest-identity created",
+        "validatingadmissionpolicybinding.admissionregistration.k8s.io/issuer-certificaterequest-identity created",
     ):
         assert line in out, out
     kubectl("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/name=issuer", "--timeout=20s")
@@ -457,11 +465,21 @@ def test_kubectl_apply_k_installs_into_the_embedded_api_server(
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     names = kubectl("get", "clusterroles", "-l", "app.kubernetes.io/part-of=issuer", "-o", "name").stdout.split()
     assert len(names) == 12, names
+    policy = _get(kubectl, "validatingadmissionpolicy", "issuer-certificaterequest-identity")
+    assert policy["spec"]["failurePolicy"] == "Fail" and len(policy["spec"]["validations"]) == 5
+    assert policy["metadata"]["labels"]["app.kubernetes.io/part-of"] == "issuer"
 
-    # Applying again changes nothing: what we wrote is what the server keeps.
+    # Applying again changes nothing: what we wrote is what the server keeps. The admission policy alone is
+    # "configured" every time, by a real kube-apiserver too: the server defaults `scope: "*"` into each of its
+    # resourceRules, a list kubectl's patch replaces whole (and the server defaults again: nothing changes).
     again = kubectl("apply", "-k", str(MANIFESTS)).stdout
     assert "deployment.apps/issuer unchanged" in again
-    assert "created" not in again and "configured" not in again, again
+    policy_line = "validatingadmissionpolicy.admissionregistration.k8s.io/issuer-certificaterequest-identity configured"
+    assert policy_line in again, again
+    rest = again.replace(policy_line, "")
+    assert "created" not in rest and "configured" not in rest, again
+    assert _get(kubectl, "validatingadmissionpolicy", "issuer-certificaterequest-identity")["metadata"][
+        "generation"] == 1
 
     # The namespaced install next to it, in a namespace its user already has.
     kubectl("create", "namespace", "issuer")

@@ -94,7 +94,9 @@ def build_registry(runtime: Runtime, stop_flag: asyncio.Event | None = None) -> 
 def _register_event_handler(
     registry: kopf.OperatorRegistry, runtime: Runtime, group: str, version: str, plural: str, kind: str
 ) -> None:
-    def handler(*, event: Any, **_: Any) -> None:
+    # async, so kopf calls it on the event loop: a plain function would run in kopf's thread pool (a
+    # thread hop per watch event, and the cache and work queues touched from outside their loop)
+    async def handler(*, event: Any, **_: Any) -> None:
         obj = event.get("object")
         if isinstance(obj, dict):
             runtime.observe(kind, event.get("type"), obj)

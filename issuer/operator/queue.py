@@ -40,6 +40,7 @@ class WorkQueue:
         self._queue: collections.deque[Key] = collections.deque()
         self._dirty: set[Key] = set()
         self._processing: set[Key] = set()
+        self._released: dict[Key, asyncio.Event] = {}  # held keys someone waits for (`released`)
         self._waiting: dict[Key, float] = {}  # key -> earliest due time
         self._heap: list[tuple[float, int, Key]] = []
         self._seq = itertools.count()
@@ -116,8 +117,30 @@ class WorkQueue:
         self._dirty.discard(key)
         return key
 
+    def claim(self, key: Key) -> bool:
+        """Take `key` as a worker would, for work done outside the workers (an inline reconcile): also
+        out of the queue when it waits there (this work does what that reconcile would). False when a worker
+        holds it (`released` waits for that). True means the caller holds it and must call `done`;
+        meanwhile adds only mark it dirty, so a watch event arriving during the work cannot start a second
+        reconcile beside it."""
+        if self._shutdown or key in self._processing:
+            return False
+        if key in self._dirty:
+            self._dirty.discard(key)
+            self._queue.remove(key)
+        self._processing.add(key)
+        return True
+
+    async def released(self, key: Key) -> None:
+        """Until no worker holds `key` (at once when none does)."""
+        if key in self._processing and not self._shutdown:
+            await self._released.setdefault(key, asyncio.Event()).wait()
+
     def done(self, key: Key) -> None:
         self._processing.discard(key)
+        event = self._released.pop(key, None)
+        if event is not None:
+            event.set()
         if key in self._dirty:
             self._queue.append(key)
             self._ready.set()
@@ -147,10 +170,17 @@ class WorkQueue:
 
     def shut_down(self) -> None:
         self._shutdown = True
+        for event in self._released.values():
+            event.set()
+        self._released.clear()
         self._ready.set()
         self._timer_wake.set()
 
     # -- introspection --------------------------------------------------------------------------------
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shutdown
+
     def __len__(self) -> int:
         return len(self._queue)
 

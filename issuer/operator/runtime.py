@@ -550,7 +550,7 @@ class Runtime:
                 await self._write_certificate_status(ns, name, pending)
                 pending = None
                 decided.clear()
-            await self._apply_certificate(obj, cert, outcome)
+            await self._apply_certificate(obj, cert, outcome, unwatched)
             if not outcome.writes:
                 break  # a fixed point: nothing more to do in this reconcile
         else:
@@ -582,7 +582,9 @@ class Runtime:
         self.store(cache_mod.CERTIFICATE, updated, writer=("certificates", cache_mod.key_of(obj)))
         await self.record(obj, certificates.event_component, [("Warning", certificates.REASON_INVALID_SPEC, message)])
 
-    async def _apply_certificate(self, obj: dict[str, Any], cert: t.Certificate, out: certificates.Outcome) -> None:
+    async def _apply_certificate(self, obj: dict[str, Any], cert: t.Certificate, out: certificates.Outcome,
+                                 unwatched: dict[str, Any] | None = None) -> None:
+        """`unwatched`: the reconcile's one live read of the Certificate's Secret when the cache lacked it."""
         ns = cert.metadata.namespace
         for item in out.delete:
             resource = res.SECRETS if item.kind == "Secret" else res.CERTIFICATE_REQUESTS
@@ -603,7 +605,7 @@ class Runtime:
         if out.create_request is not None:
             await self._create_request(cert, out.create_request)
         if out.write_secret is not None:
-            await self._write_secret(cert, out.write_secret)
+            await self._write_secret(cert, out.write_secret, unwatched)
         if out.write_temporary is not None:
             await self._write_temporary(cert, out.write_temporary)
         await self.record(obj, certificates.event_component, out.events)
@@ -666,19 +668,29 @@ class Runtime:
         cr_key = (cert.metadata.namespace, created["metadata"]["name"])
         self.store(cache_mod.CERTIFICATE_REQUEST, created, writer=("certificaterequests", cr_key))
         # Approve and sign right here when we can (SelfSigned/CA in process): one reconcile instead of a
-        # round trip through the watch. The status patch is guarded by the resourceVersion, so a
-        # concurrent reconcile of the same request from its own queue cannot double-sign it.
+        # round trip through the watch. The key is claimed in the request queue meanwhile (taken out of it
+        # when the watch event came first), so no worker reconciles the request beside this (its status
+        # patch would only be refused as a conflict). When a worker already holds it (the event came
+        # before our create's answer), wait for that worker, so that the next round sees what it did:
+        # going on without it, the Certificate would wait for its next turn behind every queued one.
+        while not self.requests.queue.claim(cr_key):
+            if self.requests.queue.is_shut_down:
+                return
+            await self.requests.queue.released(cr_key)
         try:
             await self._reconcile_request(cr_key)
-        except Exception as err:  # the request's own queue retries it with back-off
+        except Exception as err:  # the request's own queue retries it
             log.debug("inline signing of %s/%s deferred: %s", *cr_key, err)
             self.requests.queue.add(cr_key)
+        finally:
+            self.requests.queue.done(cr_key)
 
-    async def _write_secret(self, cert: t.Certificate, step: certificates.WriteSecret) -> None:
+    async def _write_secret(self, cert: t.Certificate, step: certificates.WriteSecret,
+                            unwatched: dict[str, Any] | None) -> None:
         ns = cert.metadata.namespace
-        existing = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name)
-        if existing is None:
-            existing = await self.client.get(res.SECRETS, cert.spec.secret_name, ns)
+        # Not in our label-filtered cache: this reconcile read it live when it began (None: it did not
+        # exist), so a first issuance does not ask again for a Secret it has just seen missing.
+        existing = self.cache.get(cache_mod.SECRET, ns, cert.spec.secret_name) or unwatched
         source = step.key_secret_name or cert.spec.secret_name
         key_data = await self.secret_data(ns, source) or {}
         key = keys.load(key_data.get(c.TLS_PRIVATE_KEY_KEY, b""))

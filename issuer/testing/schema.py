@@ -966,7 +966,9 @@ def _select(a: Any, name: str) -> Any:
             return a[name]
         except KeyError:
             raise _CelError(f"no such key: {name}") from None
-    raise _CelError(_NO_OVERLOAD)
+    if isinstance(a, list):
+        raise _CelError(_NO_OVERLOAD)
+    raise _CelError(f"no such key: {name}")  # cel-go on null or a scalar: `oldObject.spec` on create
 
 
 def _cel_index(a: Any, i: Any) -> Any:
@@ -1661,7 +1663,9 @@ def _has(arg: Any) -> _Fn:
         value = target(env)
         if isinstance(value, dict):
             return name in value
-        raise _CelError(_NO_OVERLOAD)
+        if isinstance(value, list):
+            raise _CelError(_NO_OVERLOAD)
+        return False  # cel-go: null and scalars have no fields (`has(oldObject.spec)` on create)
 
     return has
 

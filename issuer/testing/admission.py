@@ -15,8 +15,9 @@ excludeResourceRules by apiGroups/apiVersions/operations/resources with `resourc
 `*`, scope, resourceNames, namespaceSelector, objectSelector), then `matchConditions`, then
 `validations` in order with `object`, `oldObject` (null on create), `request` (kind, resource,
 subResource, requestKind, requestResource, requestSubResource, name, namespace, operation, userInfo,
-dryRun, options), `namespaceObject`, `params` (always null), `authorizer`, `authorizer.requestResource`
-and `variables` (computed on first use, once per request); `message` / `messageExpression` (which sees no
+dryRun, and options with its kind, apiVersion and dryRun but no fieldManager), `namespaceObject`, `params`
+(always null), `authorizer`, `authorizer.requestResource` and `variables` (computed on first use, once for
+the validations and once for the messages, as kube does); `message` / `messageExpression` (which sees no
 authorizer) / "failed expression: ..."; `reason` (Forbidden 403, RequestEntityTooLarge 413, Invalid or
 unset 422); failurePolicy Fail (an evaluation error refuses with "expression '...' resulted in error:
 ...") or Ignore (it admits). The first refusal wins; policies are taken by name, then their bindings by

@@ -3,7 +3,8 @@ authorizer and admission (manifests/rbac.yaml's aggregated roles, manifests/admi
 
 - a namespace user bound to the built-in `edit` / `view` roles (which our cert-manager-edit / -view
   ClusterRoles aggregate into) can run `issuer renew` / `issuer status`, as with cert-manager;
-- an approver with `approve` on the issuer's signer can `issuer approve` / `deny`; one without cannot;
+- an approver with `approve` on the issuer's signer (cluster-wide as cert-manager asks, or in the request's
+  namespace, which the single-namespace install needs) can `issuer approve` / `deny`; one without cannot;
 - nobody can create a CertificateRequest claiming another user's name, uid, groups or extra.
 
 Identities are client certificates of the control plane's CA (tests/realkube.py), so each user is exactly
@@ -119,22 +120,27 @@ APPROVER_STATUS_ROLE = {
                "verbs": ["update", "patch"]}]}
 
 
-def grant_signer(c: Cluster, who: str, signer: str) -> None:
+def grant_signer(c: Cluster, who: str, signer: str, namespace: str | None = None) -> None:
+    """`approve` on one signer name: cluster-wide (a ClusterRole, as cert-manager asks), or with `namespace`
+    in that namespace only (a Role, which our admission policy also accepts for requests there)."""
+    scope = {"namespace": namespace} if namespace else {}
+    role, binding = ("Role", "RoleBinding") if namespace else ("ClusterRole", "ClusterRoleBinding")
     c.apply_yaml(yaml.safe_dump_all([
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": f"approve-{who}"},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": role, "metadata": {"name": f"approve-{who}", **scope},
          "rules": [{"apiGroups": ["cert-manager.io"], "resources": ["signers"], "verbs": ["approve"],
                     "resourceNames": [signer]}]},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": {"name": f"approve-{who}"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"approve-{who}"},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": binding,
+         "metadata": {"name": f"approve-{who}", **scope},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role, "name": f"approve-{who}"},
          "subjects": [{"kind": "User", "name": who, "apiGroup": "rbac.authorization.k8s.io"}]}]))
 
 
-@pytest.mark.parametrize("signer", [
-    pytest.param("issuers.cert-manager.io/{ns}.ss", id="an approver named for the issuer approves"),
-    pytest.param("issuers.cert-manager.io/*", id="an approver for every Issuer approves"),
+@pytest.mark.parametrize(("signer", "in_namespace"), [
+    pytest.param("issuers.cert-manager.io/{ns}.ss", False, id="an approver named for the issuer approves"),
+    pytest.param("issuers.cert-manager.io/*", False, id="an approver for every Issuer approves"),
+    pytest.param("issuers.cert-manager.io/*", True, id="an approver granted in the request's namespace approves"),
 ])
-def test_an_approver_with_approve_on_the_signer_approves(manual: Cluster, signer: str) -> None:
+def test_an_approver_with_approve_on_the_signer_approves(manual: Cluster, signer: str, in_namespace: bool) -> None:
     c = manual
     ns = fresh_name("approve")
     c.ensure_namespace(ns)
@@ -144,7 +150,7 @@ def test_an_approver_with_approve_on_the_signer_approves(manual: Cluster, signer
     bind(c, ns, who, "edit")
     c.apply_yaml(yaml.safe_dump({**APPROVER_STATUS_ROLE, "metadata": {"name": "cr-status", "namespace": ns}}))
     bind(c, ns, who, "cr-status", cluster_role=False)
-    grant_signer(c, who, signer.format(ns=ns))
+    grant_signer(c, who, signer.format(ns=ns), ns if in_namespace else None)
 
     approved = cli(user(c, who), ns, "approve", "held-1")
     assert approved.returncode == 0, approved.stderr

@@ -295,7 +295,7 @@ class Engine:
         obj = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), **body}
         md = _meta(res, obj)
         if md.get("resourceVersion"):
-            raise errors.internal("resourceVersion should not be set on objects to be created")
+            raise errors.unclassified(500, "resourceVersion should not be set on objects to be created")
         if res.namespaced:
             if md.get("namespace") and namespace and md["namespace"] != namespace:
                 raise errors.bad_request("the namespace of the provided object does not match the namespace "
@@ -497,9 +497,10 @@ class Engine:
             raise errors.unsupported_media()
         if ctype not in ("application/merge-patch+json", "application/json-patch+json",
                          "application/strategic-merge-patch+json", "application/apply-patch+yaml"):
-            raise errors.unsupported_media(
-                None if not res.builtin else "application/json-patch+json, application/merge-patch+json, "
-                "application/strategic-merge-patch+json, application/apply-patch+yaml")
+            raise errors.unsupported_patch_type() if res.builtin else errors.unsupported_media()
+        if ctype == "application/apply-patch+yaml" and not manager:
+            raise errors.invalid_options("PatchOptions", [errors.FieldCause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager")])
         data = self._decode_patch(ctype, body)
         if ctype == "application/apply-patch+yaml" and isinstance(data, dict):
             _meta(res, data)  # patch.apply_patch assumes a dict metadata
@@ -546,6 +547,8 @@ class Engine:
                     return yaml.safe_load(body)
                 except yaml.YAMLError as yexc:
                     raise errors.bad_request(f"error decoding YAML: {str(yexc).splitlines()[0]}") from None
+            if ctype == "application/json-patch+json":
+                raise errors.bad_request("invalid JSON patch") from None
             raise errors.bad_request(f"error decoding patch: {exc}") from None
 
     def _patch_error(self, exc: patches.PatchError) -> APIError:
@@ -554,10 +557,10 @@ class Engine:
             inner = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
             return APIError(exc.code, exc.reason, message,
                             {"causes": [{"reason": "FieldValueInvalid", "message": inner, "field": exc.field}]})
-        if exc.cause and exc.code == 422:
-            return APIError(exc.code, exc.reason, exc.message,
-                            {"causes": [{"reason": "UnexpectedServerResponse", "message": exc.cause}]})
-        return APIError(exc.code, exc.reason, exc.message, {})
+        if exc.causes:  # a server-side apply conflict
+            return APIError(exc.code, exc.reason, exc.message, {"causes": exc.causes})
+        # kube v1.37: a JSON-patch failure is a 422 with empty details; a malformed patch a bare 400
+        return APIError(exc.code, exc.reason, exc.message, {} if exc.code == 422 else None)
 
     # ---- delete
 

@@ -43,9 +43,10 @@ class APIError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
         }
+        if self.reason:  # kube omits an empty reason (an error it did not classify)
+            body["reason"] = self.reason
+        body["code"] = self.code
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -98,7 +99,7 @@ def invalid(res: Resource, name: str, causes: list[FieldCause], *, qualified: st
 
 
 def bad_request(message: str) -> APIError:
-    return APIError(400, "BadRequest", message, {})
+    return APIError(400, "BadRequest", message)
 
 
 def cannot_handle(res: Resource, why: str) -> APIError:
@@ -110,11 +111,16 @@ def unsupported_media(accepted: str | None = None) -> APIError:
                             "application/apply-patch+yaml")
     return APIError(415, "UnsupportedMediaType",
                     f"the body of the request was in an unknown format - accepted media types include: "
-                    f"{accepted}", {})
+                    f"{accepted}")
+
+
+def unsupported_patch_type() -> APIError:
+    """kube's answer to a PATCH of a built-in kind with a Content-Type no patch type has."""
+    return APIError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
 
 
 def expired(message: str) -> APIError:
-    return APIError(410, "Expired", message, {})
+    return APIError(410, "Expired", message)
 
 
 def forbidden(message: str, details: dict[str, Any] | None = None) -> APIError:
@@ -128,6 +134,20 @@ def method_not_allowed(verb: str, res: Resource) -> APIError:
 
 def internal(message: str) -> APIError:
     return APIError(500, "InternalError", message, {"causes": [{"message": message}]})
+
+
+def unclassified(code: int, message: str) -> APIError:
+    """A plain Go error kube answers as-is: no reason, no details (e.g. a resourceVersion on create)."""
+    return APIError(code, "", message)
+
+
+def invalid_options(kind: str, causes: list[FieldCause]) -> APIError:
+    """A 422 on request options (``DeleteOptions``, ``PatchOptions``, ``ListOptions``, ...)."""
+    texts = [c.text() for c in causes]
+    joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    return APIError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {joined}', {
+        "group": "meta.k8s.io", "kind": kind,
+        "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes]})
 
 
 def required(field: str) -> FieldCause:

@@ -51,9 +51,6 @@ class PatchError(Exception):
         return f"PatchError({self.code}, {self.reason!r}, {self.message!r})"
 
 
-_GO_STRUCT: Final = (
-    'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
-)
 _REJECTED: Final = "the server rejected our request due to an error in our request"
 
 
@@ -98,16 +95,11 @@ def _json_equal(a: JSON, b: JSON) -> bool:
 
 def merge_patch(target: dict[str, Any], patch: JSON) -> dict[str, Any]:
     """Apply an RFC 7386 merge patch: objects merge recursively, ``null`` deletes, anything else
-    (lists included) replaces. A patch body that is not an object is a 422, as kube answers when it
-    cannot read apiVersion/kind from it (``field`` is ``patch``)."""
+    (lists included) replaces. A patch body that is not an object is a 400, as kube v1.37 answers."""
     if not isinstance(patch, dict):
-        raw = json.dumps(patch, separators=(",", ":"))
-        detail = (
-            f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_json_type(patch)} "
-            f"into Go value of type {_GO_STRUCT}"
-        )
-        raise PatchError(
-            422, "Invalid", f"patch: Invalid value: {json.dumps(raw)}: {detail}", field="patch", cause=detail
+        raise _bad_request(
+            f"error decoding patch: json: cannot unmarshal {go_json_type(patch)} into Go value of type "
+            "map[string]interface {}"
         )
     result = _merge(target if isinstance(target, dict) else {}, patch)
     assert isinstance(result, dict)
@@ -220,7 +212,8 @@ def _remove(doc: JSON, parts: list[str], pointer: str, op: str = "remove") -> JS
 
 def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
     """Apply an RFC 6902 JSON patch atomically (all operations or none). A body that is not a list
-    of well-formed operations is a 400; a path that does not resolve, or a failed ``test``, is a 422
+    of objects is a 400; an unknown or incomplete operation, a path that does not resolve, or a failed
+    ``test``, is a 422
     (kopf reads a 422 on its resourceVersion ``test`` as a conflict). As in kube's json-patch
     library, ``test`` against a missing member with value ``null`` succeeds."""
     if not isinstance(ops, list):
@@ -232,15 +225,15 @@ def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
     for op in ops:
         if not isinstance(op, dict):
             raise _bad_request(f"json: cannot unmarshal {go_json_type(op)} into Go value of type jsonpatch.Operation")
-        kind = op.get("op")
+        kind = op.get("op")  # kube's json-patch library finds these only when applying: 422s
         if kind not in _OPS:
-            raise _bad_request(f"Unexpected kind: {kind}")
+            raise _unprocessable(f"Unexpected kind: {kind}")
         if "path" not in op:
-            raise _bad_request(f"{kind} operation missing path")
+            raise _unprocessable(f"{kind} operation missing path")
         if kind in ("add", "replace", "test") and "value" not in op:
-            raise _bad_request(f"{kind} operation missing value")
+            raise _unprocessable(f"{kind} operation missing value")
         if kind in ("move", "copy") and "from" not in op:
-            raise _bad_request(f"{kind} operation missing from")
+            raise _unprocessable(f"{kind} operation missing from")
         checked.append(op)
 
     doc: JSON = _deepcopy(target)
@@ -327,14 +320,9 @@ def strategic_merge_patch(target: dict[str, Any], patch: JSON) -> dict[str, Any]
     a set, other lists (tolerations included) are replaced. Directives ``$patch: replace|delete|merge``,
     ``$retainKeys``, ``$setElementOrder/<field>`` and ``$deleteFromPrimitiveList/<field>`` are honoured;
     they never reach the result."""
-    if not isinstance(patch, dict):
-        raw = json.dumps(patch, separators=(",", ":"))
-        detail = (
-            f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_json_type(patch)} "
-            f"into Go value of type {_GO_STRUCT}"
-        )
-        raise PatchError(
-            422, "Invalid", f"patch: Invalid value: {json.dumps(raw)}: {detail}", field="patch", cause=detail
+    if not isinstance(patch, dict):  # kube v1.37: a 400 without the "error decoding patch" prefix
+        raise _bad_request(
+            f"json: cannot unmarshal {go_json_type(patch)} into Go value of type map[string]interface {{}}"
         )
     result = _smp_map(target if isinstance(target, dict) else {}, patch, "")
     return result if isinstance(result, dict) else {}

@@ -72,13 +72,13 @@ def test_merge_patch_keeps_other_metadata() -> None:
         pytest.param(3, "number", id="a number body"),
     ],
 )
-def test_merge_patch_with_a_non_object_body_is_422(body: Any, go_type: str) -> None:
+def test_merge_patch_with_a_non_object_body_is_400(body: Any, go_type: str) -> None:
     with pytest.raises(PatchError) as info:
         patch.merge_patch(target(), body)
     err = info.value
-    assert (err.code, err.reason, err.field) == (422, "Invalid", "patch")
-    assert f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_type} into Go value" in err.message
-    assert err.message.startswith("patch: Invalid value: ")
+    assert (err.code, err.reason) == (400, "BadRequest")
+    assert err.message == (f"error decoding patch: json: cannot unmarshal {go_type} into Go value of type "
+                           "map[string]interface {}")
 
 
 JSON = st.recursive(
@@ -232,12 +232,21 @@ def test_json_patch_problems_are_422(ops: list[dict[str, Any]], cause: str) -> N
 
 JSON_PATCH_400 = [
     pytest.param({"op": "add"}, id="a body that is an object, not a list"),
+    pytest.param(["add"], id="an op that is not an object"),
+]
+
+
+@pytest.mark.parametrize("ops", [
     pytest.param([{"op": "frobnicate", "path": "/a"}], id="an unknown op"),
     pytest.param([{"op": "add", "value": 1}], id="an op without path"),
     pytest.param([{"op": "add", "path": "/a"}], id="add without value"),
     pytest.param([{"op": "move", "path": "/a"}], id="move without from"),
-    pytest.param(["add"], id="an op that is not an object"),
-]
+])
+def test_unknown_or_incomplete_json_patch_ops_are_422_as_kube_finds_them_when_applying(ops: Any) -> None:
+    with pytest.raises(PatchError) as info:
+        patch.json_patch(target(), ops)
+    assert (info.value.code, info.value.reason, info.value.message) == (
+        422, "Invalid", "the server rejected our request due to an error in our request")
 
 
 @pytest.mark.parametrize("ops", JSON_PATCH_400)
@@ -411,10 +420,11 @@ def test_directives_never_reach_a_new_field() -> None:
     assert result == {"data": {"a": "1"}}
 
 
-def test_strategic_merge_patch_with_a_list_body_is_422() -> None:
+def test_strategic_merge_patch_with_a_list_body_is_400() -> None:
     with pytest.raises(PatchError) as info:
         patch.strategic_merge_patch(target(), [])
-    assert info.value.code == 422
+    assert (info.value.code, info.value.message) == (
+        400, "json: cannot unmarshal array into Go value of type map[string]interface {}")
 
 
 @settings(max_examples=200, deadline=None)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from issuer.testing import admission, errors, schema
+from issuer.testing import admission, errors, schema, selectors
 from issuer.testing import patch as patches
 from issuer.testing.errors import APIError, FieldCause
 from issuer.testing.patch import go_json_type
@@ -253,17 +253,21 @@ class Engine:
         obj["kind"] = res.kind
 
     def _check_name(self, res: Resource, name: str, field: str = "metadata.name") -> list[FieldCause]:
+        """kube's IsDNS1123Label (namespaces) or IsDNS1123Subdomain: every problem, in kube's order."""
+        causes: list[FieldCause] = []
         if res.kind == "Namespace":
             if len(name) > 63:
-                return [errors.invalid_value(field, name, "must be no more than 63 characters")]
+                causes.append(errors.invalid_value(field, name, "must be no more than 63 characters"))
             if not _LABEL.fullmatch(name):
-                return [errors.invalid_value(field, name, LABEL_MSG)]
-            return []
+                # a valid subdomain that is no label (its length checked above) has dots
+                why = "must not contain dots" if _SUBDOMAIN.fullmatch(name) else LABEL_MSG
+                causes.append(errors.invalid_value(field, name, why))
+            return causes
         if len(name) > 253:
-            return [errors.invalid_value(field, name, "must be no more than 253 characters")]
+            causes.append(errors.invalid_value(field, name, "must be no more than 253 characters"))
         if not _SUBDOMAIN.fullmatch(name):
-            return [errors.invalid_value(field, name, SUBDOMAIN_MSG)]
-        return []
+            causes.append(errors.invalid_value(field, name, SUBDOMAIN_MSG))
+        return causes
 
     def _schema(self, res: Resource, obj: Obj, old: Obj | None, field_validation: str) -> list[str]:
         """Prune, default and validate a custom resource; returns warnings."""
@@ -315,8 +319,12 @@ class Engine:
             generated = True
             md["name"] = str(prefix) + "".join(random.choices(_GEN_CHARS, k=5))
         name = str(md["name"])
+        if res.store_key == NAMESPACES:
+            _namespace_label(md, name)
         causes = self._check_name(res, name)
         if causes:
+            if res.store_key == NAMESPACES and isinstance(md.get("labels"), dict):
+                causes += _label_causes(md["labels"])
             raise errors.invalid(res, name, causes)
         if res.namespaced:
             assert namespace is not None
@@ -326,7 +334,9 @@ class Engine:
             if phase == "Terminating":
                 raise errors.forbidden(f"{res.kind.lower()}s \"{name}\" is forbidden: unable to create new "
                                        f"content in namespace {namespace} because it is being terminated",
-                                       {"name": name, "kind": res.plural})
+                                       {"name": name, "kind": res.plural, "causes": [{
+                                           "reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                           "message": f"namespace {namespace} is being terminated"}]})
         if res.crd_name:
             crd = self.store.get(CRDS, ("", res.crd_name))
             if crd is not None and _md(crd).get("deletionTimestamp"):
@@ -379,10 +389,12 @@ class Engine:
         if rv:
             if str(rv) != _rv(old):
                 raise errors.conflict(res, name)
-        elif not res.builtin:
-            raise errors.invalid(res, name, [FieldCause(
-                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
-                "metadata.resourceVersion")], qualified=res.qualified)
+        elif not res.builtin:  # kube v1.37 names the resource (plural) in details.kind here
+            raise APIError(422, "Invalid", f'{res.qualified} "{name}" is invalid: metadata.resourceVersion: '
+                           "Invalid value: 0: must be specified for an update", {
+                               **errors._details(res, name), "causes": [{
+                                   "reason": "FieldValueInvalid", "field": "metadata.resourceVersion",
+                                   "message": "Invalid value: 0: must be specified for an update"}]})
         return self._update(res, old, body, subresource=subresource, dry_run=dry_run,
                             field_validation=field_validation)
 
@@ -402,9 +414,10 @@ class Engine:
     @staticmethod
     def _check_uid(res: Resource, name: str, md: dict[str, Any], old: Obj) -> None:
         uid = md.get("uid")
-        if uid and uid != _md(old).get("uid"):
-            raise errors.conflict(res, name, f"Precondition failed: UID in precondition: {uid}, UID in object "
-                                             f"meta: {_md(old).get('uid')}")
+        if uid and uid != _md(old).get("uid"):  # kube's storage layer words it
+            raise errors.conflict(res, name, f"StorageError: invalid object, Code: 4, Key: {_storage_key(res, old)}, "
+                                             f"ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+                                             f"precondition: {uid}, UID in object meta: {_md(old).get('uid')}")
 
     def _update(self, res: Resource, old: Obj, new: Obj, *, subresource: str | None, dry_run: bool,
                 field_validation: str) -> tuple[Obj, list[str]]:
@@ -441,9 +454,11 @@ class Engine:
         warnings = self._prepare(res, new, old, field_validation)
         if old_md.get("deletionTimestamp"):
             added = [f for f in md.get("finalizers") or [] if f not in (old_md.get("finalizers") or [])]
-            if added:
-                raise errors.invalid(res, name, [errors.forbidden_field(
-                    "metadata.finalizers", "no new finalizers can be added if the object is being deleted")])
+            if added:  # kube v1.37 reports it twice (two validations run), with the Go-formatted list
+                found = "[]string{" + ", ".join(json.dumps(f) for f in added) + "}"
+                cause = errors.forbidden_field("metadata.finalizers", "no new finalizers can be added if the "
+                                               f"object is being deleted, found new finalizers {found}")
+                raise errors.invalid(res, name, [cause, cause])
         if not md.get("finalizers"):
             md.pop("finalizers", None)
         if res.generation and _generation_part(new, not res.status) != _generation_part(old, not res.status):
@@ -574,14 +589,20 @@ class Engine:
             raise errors.not_found(res, name)
         old_md = _md(old)
         pre = options.get("preconditions") or {}
+        # kube names the kind (not the resource) in a delete precondition conflict
+        what = f"{res.kind}.{res.group}" if res.group else res.kind
+        details = {"name": name, **({"group": res.group} if res.group else {}), "kind": res.kind}
         if pre.get("uid") and pre["uid"] != old_md.get("uid"):
-            raise APIError(409, "Conflict", f"Precondition failed: UID in precondition: {pre['uid']}, UID in "
-                                            f"object meta: {old_md.get('uid')}",
-                           errors._details(res, name))
+            raise APIError(409, "Conflict", f'Operation cannot be fulfilled on {what} "{name}": the UID in the '
+                                            f"precondition ({pre['uid']}) does not match the UID in record "
+                                            f"({old_md.get('uid')}). The object might have been deleted and then "
+                                            "recreated", details)
         if pre.get("resourceVersion") and pre["resourceVersion"] != old_md.get("resourceVersion"):
-            raise APIError(409, "Conflict", f"Precondition failed: ResourceVersion in precondition: "
-                                            f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                                            f"{old_md.get('resourceVersion')}", errors._details(res, name))
+            raise APIError(409, "Conflict", f'Operation cannot be fulfilled on {what} "{name}": the '
+                                            f"ResourceVersion in the precondition ({pre['resourceVersion']}) does "
+                                            f"not match the ResourceVersion in record "
+                                            f"({old_md.get('resourceVersion')}). The object might have been "
+                                            "modified", details)
         policy = options.get("propagationPolicy")
         if policy is None and options.get("orphanDependents") is not None:
             policy = "Orphan" if options["orphanDependents"] else "Background"
@@ -593,6 +614,8 @@ class Engine:
         if res.store_key == NAMESPACES:
             return self._delete_namespace(res, old, dry_run), False
         finalizers = list(old_md.get("finalizers") or [])
+        if res.store_key == CRDS and CRD_FINALIZER not in finalizers:
+            finalizers.append(CRD_FINALIZER)  # kube's CRD registry adds it on delete; the cleanup removes it
         deleting = bool(old_md.get("deletionTimestamp"))
         uid = str(old_md.get("uid", ""))
         has_deps = bool(self.store.owner_index.get(uid))
@@ -762,6 +785,7 @@ class Engine:
             if not isinstance(spec, dict):
                 raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(spec)} into Go struct field "
                                                 "Namespace.spec of type v1.NamespaceSpec")
+            _namespace_label(md, str(md.get("name", "")))
             if old is None:
                 spec.setdefault("finalizers", ["kubernetes"])
                 obj["status"] = {"phase": "Active"}
@@ -860,6 +884,8 @@ class Engine:
             obj.pop("data", None)
         obj["type"] = obj.get("type") or "Opaque"
         causes: list[FieldCause] = []
+        if old is not None and old.get("type", "Opaque") != obj["type"]:
+            causes.append(errors.invalid_value("type", obj["type"], "field is immutable"))
         for key in data:
             if not _CONFIG_KEY.fullmatch(key) or key in (".", ".."):
                 causes.append(errors.invalid_value(f"data[{key}]", key, CONFIG_KEY_MSG))
@@ -868,17 +894,12 @@ class Engine:
                 if key not in data:
                     causes.append(errors.required(f"data[{key}]"))
         if size > SECRET_MAX:
-            causes.append(FieldCause("FieldValueTooLong", f"Too long: must have at most {SECRET_MAX} bytes",
-                                     "data"))
-        if old is not None:
-            if old.get("type", "Opaque") != obj["type"]:
-                causes.append(errors.invalid_value("type", obj["type"], "field is immutable"))
-            if old.get("immutable"):
-                if old.get("data") != obj.get("data"):
-                    causes.append(errors.forbidden_field("data", "field is immutable when `immutable` is set"))
-                if not obj.get("immutable"):
-                    causes.append(errors.forbidden_field("immutable",
-                                                         "field is immutable when `immutable` is set"))
+            causes.append(errors.too_long("data", SECRET_MAX))
+        if old is not None and old.get("immutable"):
+            if old.get("data") != obj.get("data"):
+                causes.append(errors.forbidden_field("data", "field is immutable when `immutable` is set"))
+            if not obj.get("immutable"):
+                causes.append(errors.forbidden_field("immutable", "field is immutable when `immutable` is set"))
         if causes:
             raise errors.invalid(res, name, causes)
 
@@ -1057,8 +1078,6 @@ class Engine:
         if causes:
             raise errors.invalid(res, name, causes)
         if old is None:
-            md["finalizers"] = [*list(md.get("finalizers") or []), CRD_FINALIZER] \
-                if CRD_FINALIZER not in (md.get("finalizers") or []) else md["finalizers"]
             obj["status"] = {"conditions": [], "acceptedNames": {"plural": "", "kind": ""},
                              "storedVersions": [str(storage[0].get("name"))] if storage else []}
         spec.setdefault("conversion", {"strategy": "None"})
@@ -1211,6 +1230,12 @@ class Engine:
             refs = _md(dep).get("ownerReferences") or []
             if all(self.store.by_uid(str(r.get("uid"))) is None for r in refs):
                 self._internal_delete(store_key, key)
+            else:  # kube's garbage collector patches the dangling reference away
+                def drop(obj: Obj) -> None:
+                    obj["metadata"]["ownerReferences"] = [
+                        r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+
+                self._internal_update(store_key, key, drop)
 
     def _gc_orphaned(self, store_key: StoreKey, key: Key, uid: str) -> None:
         """A dependent created after all its owners were gone is collected too."""
@@ -1411,30 +1436,41 @@ def _default_pod(obj: Obj, old: Obj | None) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
 
 
-_LABEL_NAME_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-                   "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-                   "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+
 _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
                     "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
                     "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
 
 
 def _label_causes(labels: dict[str, Any]) -> list[FieldCause]:
+    """kube's ValidateLabels: per label, the key's problems (one cause, joined) and then the value's."""
     causes: list[FieldCause] = []
     for key, value in labels.items():
-        prefix, _, name = key.rpartition("/")
-        if "/" in key and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
-            causes.append(errors.invalid_value("metadata.labels", key, "prefix part " + SUBDOMAIN_MSG))
-        elif not name or len(name) > 63:
-            causes.append(errors.invalid_value("metadata.labels", key, "name part must be no more than 63 "
-                                               "characters" if name else "name part must be non-empty"))
-        elif not _QUALIFIED.fullmatch(name):
-            causes.append(errors.invalid_value("metadata.labels", key, _LABEL_NAME_MSG))
-        if len(value) > 63:
-            causes.append(errors.invalid_value("metadata.labels", value, "must be no more than 63 characters"))
-        elif value and not _QUALIFIED.fullmatch(value):
+        problems = selectors.label_key_problems(key)
+        if problems:
+            causes.append(errors.invalid_value("metadata.labels", key, "; ".join(problems)))
+        if len(value.encode()) > 63:
+            causes.append(errors.invalid_value("metadata.labels", value, "must be no more than 63 bytes"))
+        if value and not _QUALIFIED.fullmatch(value):
             causes.append(errors.invalid_value("metadata.labels", value, _LABEL_VALUE_MSG))
     return causes
+
+
+def _namespace_label(md: dict[str, Any], name: str) -> None:
+    """kube labels every Namespace with its name (kubernetes.io/metadata.name), on create and update."""
+    labels = md.get("labels")
+    if labels is None or isinstance(labels, dict):
+        md["labels"] = {**(labels or {}), "kubernetes.io/metadata.name": name}
+
+
+def _storage_key(res: Resource, obj: Obj) -> str:
+    """The etcd key kube-apiserver stores an object under (quoted in its storage errors)."""
+    md = _md(obj)
+    where = "/".join(str(p) for p in (md.get("namespace"), md.get("name")) if p)
+    prefix = res.plural if res.builtin else f"{res.group}/{res.plural}"
+    if res.store_key == ("", "services"):
+        prefix = "services/specs"
+    return f"/registry/{prefix}/{where}"
 
 
 def _go_list(versions: list[Any]) -> str:

@@ -215,7 +215,8 @@ def builtin_resources() -> list[Resource]:
           field_selectors=frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                                      "spec.serviceAccountName", "status.phase", "status.podIP",
                                      "status.nominatedNodeName"})),
-        r("", "v1", "services", "service", "Service", True, ("svc",), ("all",), status=True),
+        r("", "v1", "services", "service", "Service", True, ("svc",), ("all",), status=True,
+          return_deleted_object=True),
         r("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",), columns=EVENT_COLUMNS,
           store_group="", field_selectors=EVENT_V1_FIELDS),
         r("coordination.k8s.io", "v1", "leases", "lease", "Lease", True, columns=LEASE_COLUMNS),
@@ -262,7 +263,7 @@ def crd_resources(crd: Obj) -> list[Resource]:
         out.append(Resource(
             group, str(ver.get("name")), plural, singular, kind, namespaced,
             tuple(names.get("shortNames") or ()), tuple(names.get("categories") or ()),
-            status="status" in subresources, generation=True, builtin=False, return_deleted_object=True,
+            status="status" in subresources, generation=True, builtin=False,
             printer_columns=tuple(ver.get("additionalPrinterColumns") or ()),
             field_selectors=frozenset(str(f.get("jsonPath", "")).lstrip(".")
                                       for f in ver.get("selectableFields") or ()),

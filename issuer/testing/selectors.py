@@ -102,6 +102,8 @@ def _key_problems(key: str) -> list[str]:
     return problems
 
 
+label_key_problems = _key_problems  # the engine validates metadata.labels keys with it
+
 _REQUIREMENT: Final = "unable to parse requirement: "
 
 

@@ -246,7 +246,7 @@ async def test_put_cr_without_rv_422_but_secret_unconditional_ok(widgets: Api) -
     resp = await api.put(f"{WIDGETS}/x", body)
     assert resp.status == 422
     assert resp.body["message"] == ('widgets.example.com "x" is invalid: metadata.resourceVersion: Invalid value: '
-                                    "0x0: must be specified for an update")
+                                    "0: must be specified for an update")
     await api.post(SECRETS, {"metadata": {"name": "s"}})
     resp = await api.put(f"{SECRETS}/s", {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
     assert resp.status == 200 and resp.body["data"] == {"k": "dg=="}

@@ -246,7 +246,7 @@ async def test_cluster_scoped_resources(kube: kube_client.Client) -> None:
 async def test_delete_and_its_preconditions(kube: kube_client.Client) -> None:
     created = await kube.create(r.SECRETS, secret("s1"), "default")
     assert not await kube.delete(r.SECRETS, "ghost", "default")
-    with pytest.raises(errors.Conflict, match="Precondition failed"):
+    with pytest.raises(errors.Conflict, match="the UID in the precondition"):
         await kube.delete(r.SECRETS, "s1", "default", uid="not-the-uid")
     assert await kube.delete(r.SECRETS, "s1", "default", dry_run=True)
     assert await kube.get(r.SECRETS, "s1", "default") is not None

@@ -132,8 +132,11 @@ async def test_crd_delete_removes_crs_and_discovery(widgets: Api) -> None:
     held = widget("held")
     held["metadata"]["finalizers"] = ["example.com/hold"]
     await api.post(WIDGETS, held)
+    assert "finalizers" not in (await api.get(f"{CRDS}/widgets.example.com")).body["metadata"]
     resp = await api.delete(f"{CRDS}/widgets.example.com")
     assert resp.status == 200 and resp.body["metadata"]["deletionTimestamp"]
+    # kube's CRD registry adds its cleanup finalizer when deleting, not when creating
+    assert resp.body["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
     await asyncio.sleep(0.05)
     assert (await api.get(f"{WIDGETS}/a")).status == 404
     refused = await api.post(WIDGETS, widget("new"))

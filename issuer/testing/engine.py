@@ -48,6 +48,7 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
                  "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
                  "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
@@ -1292,6 +1293,10 @@ class Engine:
         snapshot = self.store.rv
         start: Key | None = None
         if continue_token:
+            bad = next((i for i, ch in enumerate(continue_token) if ch not in _B64URL), None)
+            if bad is not None:  # kube decodes the token with Go's base64.RawURLEncoding
+                raise errors.bad_request(f"invalid continue token: continue key is not valid: illegal base64 data "
+                                         f"at input byte {bad}")
             try:
                 raw = json.loads(base64.urlsafe_b64decode(continue_token.encode() + b"==="))
                 snapshot = int(raw["rv"])
@@ -1306,7 +1311,9 @@ class Engine:
                                      "results. Continuing with the provided token results in an inconsistent "
                                      "list - objects that were created, modified, or deleted between the time "
                                      "the first chunk was returned and now may show up in the list.")
-        pairs = self.store.items(res.store_key, ns)
+        # a continued list reads the snapshot its first page saw, as kube's does
+        pairs = self.store.items_at(res.store_key, ns, snapshot) if continue_token else \
+            self.store.items(res.store_key, ns)
         if start is not None:
             import bisect
 

@@ -72,6 +72,13 @@ def namespace_not_found(name: str) -> APIError:
     return APIError(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
 
 
+class PageNotFound(APIError):
+    """A path kube-apiserver's mux serves nothing under: a plain-text "404 page not found", no Status."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "NotFound", "404 page not found")
+
+
 def no_route() -> APIError:
     return APIError(404, "NotFound", "the server could not find the requested resource", {})
 

@@ -37,6 +37,7 @@ from issuer.testing import discovery, errors, protobuf, selectors, tables
 from issuer.testing.engine import Engine
 from issuer.testing.errors import APIError
 from issuer.testing.faults import Fault, Faults, RequestLog, RequestRecord
+from issuer.testing.patch import go_json_type
 from issuer.testing.resources import Obj, Resource
 from issuer.testing.store import Entry, Store, Watcher, WatchEvent, dumps
 
@@ -67,6 +68,9 @@ def _raw(body: bytes, status: int = 200, headers: CIMultiDict[str] | None = None
 
 
 def _error(exc: APIError) -> web.Response:
+    if isinstance(exc, errors.PageNotFound):  # kube's mux answers paths it serves nothing under in plain text
+        return web.Response(text="404 page not found\n", status=404, content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
     headers: CIMultiDict[str] = CIMultiDict(exc.headers)
     return _json(exc.status(), exc.code, headers)
 
@@ -346,10 +350,10 @@ class EmbeddedAPIServer:
             if len(parts) == 2:
                 doc = discovery.api_group_doc(self.registry, parts[1])
                 if doc is None:
-                    raise errors.no_route()
+                    raise errors.PageNotFound()
                 return _json(doc)
             return await self._group_path(request, parts[1], parts[2], parts[3:], meta)
-        raise errors.no_route()
+        raise errors.PageNotFound()
 
     def _non_resource(self, method: str, meta: dict[str, str], make: Callable[[], Any]) -> web.Response:
         meta["verb"] = method.lower()
@@ -404,7 +408,7 @@ class EmbeddedAPIServer:
 
     def _parse_route(self, group: str, version: str, rest: list[str]) -> _Route:
         if (group, version) not in self.registry.by_gv:
-            raise errors.no_route()
+            raise errors.PageNotFound()
         if not rest:
             raise errors.no_route()
         if len(rest) >= 3 and rest[0] == "namespaces":
@@ -417,7 +421,9 @@ class EmbeddedAPIServer:
                 return _Route(res, rest[1], name, sub)
         res = self.registry.lookup(group, version, rest[0])
         if res is None or len(rest) > 3:
-            raise errors.no_route()
+            # a built-in group answers a JSON 404; a group of CRDs leaves unknown paths to the plain mux
+            builtin = any(r.builtin for r in self.registry.by_gv[(group, version)].values())
+            raise errors.no_route() if builtin else errors.PageNotFound()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if res.namespaced and name is not None:
@@ -429,7 +435,7 @@ class EmbeddedAPIServer:
         if not rest:
             doc = discovery.resource_list(self.registry, group, version)
             if doc is None:
-                raise errors.no_route()
+                raise errors.PageNotFound()
             return self._non_resource(request.method, meta, lambda: doc)
         q = request.query
         watch_path = False
@@ -439,7 +445,8 @@ class EmbeddedAPIServer:
         route = self._parse_route(group, version, rest)
         res = route.res
         if route.subresource is not None and (route.subresource != "status" or not res.status):
-            raise errors.no_route()
+            # kube's CRD handler answers a subresource a CRD does not declare as a missing object
+            raise errors.no_route() if res.builtin else errors.not_found(res, route.name or "")
         method = request.method
         is_watch = watch_path or _bool(q.get("watch")) if "watch" in q or watch_path else False
         if method in ("GET", "HEAD"):
@@ -476,7 +483,7 @@ class EmbeddedAPIServer:
             return self._get(request, route)
         if verb == "list":
             return self._list(request, route)
-        dry_run = self._dry_run(q)
+        dry_run = self._dry_run(q, verb)
         field_validation = q.get("fieldValidation") or "Warn"
         if field_validation not in ("Ignore", "Warn", "Strict"):
             raise errors.bad_request(f"fieldValidation parameter unsupported: {field_validation}")
@@ -519,21 +526,29 @@ class EmbeddedAPIServer:
         return _json({"kind": res.list_kind, "apiVersion": res.api_version,
                       "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted})
 
-    def _dry_run(self, q: Any) -> bool:
+    @staticmethod
+    def _dry_run(q: Any, verb: str) -> bool:
         values = q.getall("dryRun", [])
-        for value in values:
-            if value != "All":
-                raise errors.bad_request(f'Invalid dryRun value "{value}"')  # kube: unsupported value
+        if any(value != "All" for value in values):
+            kind = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(
+                verb, "DeleteOptions")
+            raise errors.invalid_options(kind, [errors.FieldCause(
+                "FieldValueNotSupported", f'Unsupported value: {json.dumps(values, separators=(",", ":"))}: '
+                'supported values: "All"', "dryRun")])
         return bool(values)
 
     async def _body(self, request: web.Request, res: Resource) -> Any:
         raw = await _read(request)
         ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype in ("", "application/json", "*/*", "text/plain"):
+        if ctype in ("", "application/json", "*/*"):
             try:
-                return json.loads(raw)
+                body = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise errors.cannot_handle(res, f"json parse error: {_json_error(exc)}") from None
+                raise _unrecognized(res, f"json parse error: {_json_error(exc)}", raw) from None
+            if not isinstance(body, dict):
+                raise _unrecognized(res, f"json parse error: json: cannot unmarshal {go_json_type(body)} into Go "
+                                         f"value of type {_GO_TYPE_META}", raw)
+            return body
         if ctype in ("application/yaml", "application/x-yaml"):
             import yaml
 
@@ -597,9 +612,20 @@ class EmbeddedAPIServer:
                                       request.query.get("includeObject", "Metadata")))
         return _raw(self.engine.encode(res, entry))
 
+    def _check_not_newer(self, rv_text: str) -> None:
+        """A list at a resourceVersion the server has not reached: kube waits 3 s for its cache to catch up,
+        then answers 504 with Retry-After; nothing will catch up here, so the answer comes at once."""
+        if rv_text.isascii() and rv_text.isdigit() and int(rv_text) > self.store.rv:
+            raise APIError(504, "Timeout", f"Timeout: Too large resource version: {rv_text}, current: "
+                                           f"{self.store.rv}",
+                           {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1}, headers={"Retry-After": "1"})
+
     def _list(self, request: web.Request, route: _Route) -> web.Response:
         res = route.res
         q = request.query
+        _check_list_options(q, watch=False)
+        self._check_not_newer(q.get("resourceVersion", ""))
         matcher = build_matcher(res, q.get("labelSelector"), q.get("fieldSelector"))
         limit_text = q.get("limit")
         limit = None
@@ -659,21 +685,7 @@ class EmbeddedAPIServer:
         matcher = build_matcher(res, q.get("labelSelector"), q.get("fieldSelector"), route.name)
         bookmarks = _bool(q.get("allowWatchBookmarks")) if "allowWatchBookmarks" in q else False
         send_initial = _bool(q.get("sendInitialEvents")) if "sendInitialEvents" in q else False
-        if send_initial:
-            causes = []
-            if q.get("resourceVersionMatch") != "NotOlderThan":
-                causes.append(errors.forbidden_field("resourceVersionMatch", "sendInitialEvents requires "
-                                                     "setting resourceVersionMatch to NotOlderThan"))
-            if not bookmarks:
-                causes.append(errors.forbidden_field("allowWatchBookmarks", "sendInitialEvents requires "
-                                                     "setting allowWatchBookmarks to true"))
-            if causes:
-                texts = [c.text() for c in causes]
-                joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-                raise APIError(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {joined}',
-                               {"group": "meta.k8s.io", "kind": "ListOptions",
-                                "causes": [{"reason": c.reason, "message": c.message, "field": c.field}
-                                           for c in causes]})
+        _check_list_options(q, watch=True)
         timeout = self.watch_timeout
         if q.get("timeoutSeconds"):
             try:
@@ -697,6 +709,8 @@ class EmbeddedAPIServer:
 
         def render(kind: str, event: WatchEvent | None, entry: Entry | None = None) -> bytes:
             nonlocal headers_sent
+            if kind == "DELETED" and event is not None and event.type == "MODIFIED":
+                event = event.gone()  # it stopped matching the selector: kube sends the previous state
             if not as_table:
                 if event is not None:
                     return self._line(res, kind, event)
@@ -716,7 +730,7 @@ class EmbeddedAPIServer:
             for _key, entry in self.store.items(res.store_key, namespace):
                 if matcher is None or matcher(self.engine.to_served(res, entry.obj)):
                     initial.append(render("ADDED", None, entry))
-            if send_initial:
+            if send_initial and bookmarks:  # kube v1.37 no longer requires bookmarks; it marks the end with one
                 initial.append(self._bookmark(res, self.store.rv, initial_end=True))
         elif since < self.store.floor:
             oldest = self.store.history[0].rv if self.store.history else self.store.rv
@@ -810,10 +824,96 @@ class EmbeddedAPIServer:
                 self._watch_tasks.discard(task)
 
 
+_GO_TYPE_META = ('struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
+                 'Kind string "json:\\"kind,omitempty\\"" }')
+
+
+def _unrecognized(res: Resource, why: str, raw: bytes) -> APIError:
+    """kube's answer to a body it cannot even read apiVersion/kind from, quoting its start as kube does
+    (text when it starts with '{', hex otherwise, 30 bytes at most)."""
+    summary = "<empty>"
+    if raw:
+        cut = raw[:30]
+        summary = cut.decode("utf-8", "replace") if raw[:1] == b"{" else cut.hex()
+        if len(raw) > 30:
+            summary += " ..."
+    return errors.bad_request(f"the object provided is unrecognized (must be of type {res.kind}): couldn't get "
+                              f"version/kind; {why} ({summary})")
+
+
+def _check_list_options(q: Any, *, watch: bool) -> None:
+    """kube's ListOptions validation of resourceVersionMatch and sendInitialEvents (422)."""
+    causes: list[errors.FieldCause] = []
+    match = q.get("resourceVersionMatch", "")
+    send_initial = "sendInitialEvents" in q
+    watch_list = watch and send_initial
+    if match:
+        if watch and not watch_list:
+            causes.append(errors.forbidden_field("resourceVersionMatch", "resourceVersionMatch is forbidden for watch"))
+        if not q.get("resourceVersion") and not watch_list:
+            causes.append(errors.forbidden_field("resourceVersionMatch", "resourceVersionMatch is forbidden unless "
+                                                 "resourceVersion is provided"))
+        if match == "Exact" and q.get("resourceVersion") == "0":
+            causes.append(errors.forbidden_field("resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden '
+                                                 'for resourceVersion "0"'))
+        elif match not in ("Exact", "NotOlderThan"):
+            causes.append(errors.FieldCause("FieldValueNotSupported", f'Unsupported value: "{match}": supported '
+                                            'values: "Exact", "NotOlderThan", ""', "resourceVersionMatch"))
+    if send_initial:
+        if not watch:
+            causes.append(errors.forbidden_field("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+        elif match != "NotOlderThan":
+            causes.append(errors.forbidden_field("resourceVersionMatch", "sendInitialEvents requires setting "
+                                                 "resourceVersionMatch to NotOlderThan"))
+    if causes:
+        raise errors.invalid_options("ListOptions", causes)
+
+
 def _json_error(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"invalid character at offset {exc.pos}: {exc.msg}"
-    return str(exc)
+    """Go's encoding/json words for a syntax error (kube's decoder is a fork of it)."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return str(exc)
+    doc, pos = exc.doc, exc.pos
+    if pos >= len(doc.rstrip()):
+        return "unexpected end of JSON input"
+    char = doc[pos + 1] if exc.msg.startswith("Invalid \\") and pos + 1 < len(doc) else doc[pos]
+    quoted = "'\\''" if char == "'" else "'" + json.dumps(char)[1:-1].replace('\\"', '"') + "'"
+    if exc.msg.startswith("Expecting property name"):
+        context = "looking for beginning of object key string"
+    elif exc.msg.startswith("Expecting ':'"):
+        context = "after object key"
+    elif exc.msg.startswith("Expecting ','"):
+        context = "after array element" if _innermost(doc, pos) == "[" else "after object key:value pair"
+    elif exc.msg.startswith("Extra data"):
+        context = "after top-level value"
+    elif exc.msg.startswith("Invalid control character"):
+        context = "in string literal"
+    elif exc.msg.startswith("Invalid \\"):
+        context = "in string escape code"
+    else:
+        context = "looking for beginning of value"
+    return f"invalid character {quoted} {context}"
+
+
+def _innermost(doc: str, pos: int) -> str:
+    """The innermost open bracket ('{' or '[') at `pos` of a JSON text, strings skipped."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in doc[:pos]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append(ch)
+        elif ch in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
 
 
 class ServerThread:

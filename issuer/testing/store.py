@@ -41,7 +41,7 @@ class WatchEvent:
     """A committed change. `old` is the previous state (MODIFIED/DELETED), used for selector
     transitions. Encoded lines are cached per (type, apiVersion) and shared between watchers."""
 
-    __slots__ = ("entry", "key", "lines", "old", "rv", "store_key", "type")
+    __slots__ = ("_gone", "entry", "key", "lines", "old", "rv", "store_key", "type")
 
     def __init__(self, type_: str, rv: int, store_key: StoreKey, key: Key, entry: Entry,
                  old: Obj | None) -> None:
@@ -52,10 +52,21 @@ class WatchEvent:
         self.entry = entry
         self.old = old
         self.lines: dict[tuple[str, str], bytes] = {}
+        self._gone: WatchEvent | None = None
 
     @property
     def obj(self) -> Obj:
         return self.entry.obj
+
+    def gone(self) -> WatchEvent:
+        """The DELETED a watcher sees when this change makes the object stop matching its selector: as kube's
+        watch cache sends it, the previous state of the object with this event's resourceVersion."""
+        if self._gone is None:
+            before = self.old if self.old is not None else self.obj
+            md = dict(before.get("metadata") or {}, resourceVersion=str(self.rv))
+            self._gone = WatchEvent("DELETED", self.rv, self.store_key, self.key, Entry({**before, "metadata": md}),
+                                    before)
+        return self._gone
 
 
 Matcher = Callable[[Obj], bool]
@@ -142,6 +153,23 @@ class Store:
             pairs = [(k, e) for k, e in bucket.items() if k[0] == namespace]
         pairs.sort(key=lambda p: p[0])
         return pairs
+
+    def items_at(self, store_key: StoreKey, namespace: str | None, rv: int) -> list[tuple[Key, Entry]]:
+        """`items` as they were at resourceVersion `rv`, the newer history undone (a paginated list reads
+        one snapshot, as kube's does); the caller checks that the history reaches back to `rv`."""
+        if rv >= self.rv:
+            return self.items(store_key, namespace)
+        state = dict(self.items(store_key, namespace))
+        for event in reversed(self.history):
+            if event.rv <= rv:
+                break
+            if event.store_key != store_key or (namespace is not None and event.key[0] != namespace):
+                continue
+            if event.type == "ADDED" or event.old is None:
+                state.pop(event.key, None)
+            else:
+                state[event.key] = Entry(event.old)
+        return sorted(state.items(), key=lambda p: p[0])
 
     # ---- writes (the caller sets metadata.resourceVersion = next_rv())
 

@@ -57,19 +57,28 @@ async def test_list_pagination_limit_continue_remaining_count(api: Api) -> None:
     assert meta["remainingItemCount"] == 4 and meta["continue"]
     assert first.body["kind"] == "SecretList" and first.body["apiVersion"] == "v1"
     assert "kind" not in first.body["items"][0] and "apiVersion" not in first.body["items"][0]  # typed list
-    await api.post(SECRETS, {"metadata": {"name": "s99"}})  # later writes do not move the pinned RV
+    await api.post(SECRETS, {"metadata": {"name": "s99"}})  # later writes are not seen: the pages are one snapshot
     second = await api.get(SECRETS, params={"limit": "3", "continue": meta["continue"]})
     assert [i["metadata"]["name"] for i in second.body["items"]] == ["s03", "s04", "s05"]
     assert second.body["metadata"]["resourceVersion"] == meta["resourceVersion"]
     third = await api.get(SECRETS, params={"limit": "3", "continue": second.body["metadata"]["continue"]})
-    assert [i["metadata"]["name"] for i in third.body["items"]] == ["s06", "s99"]
+    assert [i["metadata"]["name"] for i in third.body["items"]] == ["s06"]
     assert "continue" not in third.body["metadata"] and "remainingItemCount" not in third.body["metadata"]
     selected = await api.get(SECRETS, params={"limit": "1", "labelSelector": "i=1"})
     assert selected.body["metadata"]["continue"] and "remainingItemCount" not in selected.body["metadata"]
     garbage = await api.get(SECRETS, params={"limit": "1", "continue": "!!!"})
     assert garbage.status == 400
+    assert garbage.body["message"] == ("invalid continue token: continue key is not valid: illegal base64 data at "
+                                       "input byte 0")
     both = await api.get("/api/v1/secrets", params={"resourceVersion": "0", "resourceVersionMatch": "NotOlderThan"})
     assert both.status == 200 and len(both.body["items"]) == 8
+    unpinned = await api.get(SECRETS, params={"resourceVersionMatch": "NotOlderThan"})
+    assert unpinned.status == 422 and unpinned.body["details"]["causes"][0]["message"] == (
+        "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided")
+    future = await api.get(SECRETS, params={"resourceVersion": str(int(both.rv) + 1000)})
+    assert future.status == 504 and future.body["reason"] == "Timeout" and future.headers["Retry-After"] == "1"
+    assert future.body["details"]["causes"] == [{"reason": "ResourceVersionTooLarge",
+                                                 "message": "Too large resource version"}]
 
 
 async def test_list_continue_expired_410(apiserver_factory: Any) -> None:
@@ -125,6 +134,10 @@ async def test_watch_from_rv_replays_only_newer_events(widgets: Api) -> None:
     await api.patch(f"{WIDGETS}/a", {"metadata": {"labels": {"team": "y"}}})
     moved = await api.watch(WIDGETS, {"resourceVersion": mark, "labelSelector": "team=x"}, count=2)
     assert [e["type"] for e in moved] == ["ADDED", "DELETED"]
+    # as kube's watch cache: the DELETED carries the last state that matched, at the change's resourceVersion
+    gone = moved[1]["object"]["metadata"]
+    assert gone["labels"] == {"team": "x"}
+    assert int(gone["resourceVersion"]) > int(moved[0]["object"]["metadata"]["resourceVersion"])
 
 
 async def test_watch_too_old_rv_error_410_expired(apiserver_factory: Any) -> None:
@@ -164,11 +177,15 @@ async def test_watch_bookmarks_and_send_initial_events_end_marker(apiserver_fact
         assert initial[0]["type"] == "ADDED" and initial[0]["object"]["metadata"]["name"] == "s1"
         assert initial[1]["type"] == "BOOKMARK"
         assert initial[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
-        async with session.get(SECRETS, params={"watch": "true", "sendInitialEvents": "true",
-                                                "resourceVersionMatch": "NotOlderThan"}) as r:
+        # kube v1.37 no longer requires allowWatchBookmarks (and then sends no end marker)
+        plain = await api.watch(SECRETS, {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
+                                          "timeoutSeconds": "1"})
+        assert [e["type"] for e in plain] == ["ADDED"]
+        async with session.get(SECRETS, params={"watch": "true", "sendInitialEvents": "true"}) as r:
             assert r.status == 422
             body = await r.json()
-            assert body["reason"] == "Invalid" and "allowWatchBookmarks" in body["message"]
+            assert body["message"] == ('ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+                                       "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
 
 
 async def test_watch_timeout_seconds_closes_stream(api: Api) -> None:

@@ -121,9 +121,13 @@ async def test_already_exists_and_not_found_status_shapes(widgets: Api) -> None:
     assert missing.body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                             "message": 'secrets "s1" not found', "reason": "NotFound",
                             "details": {"name": "s1", "kind": "secrets"}, "code": 404}
-    unknown = await api.get("/apis/example.com/v1/namespaces/default/nothings")
+    unknown = await api.get("/api/v1/namespaces/default/nothings")
     assert unknown.status == 404 and unknown.body["details"] == {}
     assert unknown.body["message"] == "the server could not find the requested resource"
+    # kube leaves paths of a CRD group it serves nothing under to its plain mux
+    plain = await api.get("/apis/example.com/v1/namespaces/default/nothings")
+    assert (plain.status, plain.body, plain.headers["Content-Type"]) == (
+        404, "404 page not found\n", "text/plain; charset=utf-8")
     assert (await api.get("/nowhere")).status == 404
     deleted = await api.delete(f"{WIDGETS}/nope")
     assert deleted.status == 404 and deleted.body["reason"] == "NotFound"
@@ -185,7 +189,15 @@ async def test_unknown_fields_pruned_warn_header_strict_400_ignore_silent(widget
     patched = await api.patch(f"{WIDGETS}/a", {"spec": {"bar": 2}}, params={"fieldValidation": "Strict"})
     assert patched.status == 400
     bad_json = await api.req("POST", WIDGETS, raw=b"{not json", ctype="application/json")
-    assert bad_json.status == 400 and bad_json.body["kind"] == "Status"
+    assert bad_json.status == 400 and bad_json.body["message"] == (
+        "the object provided is unrecognized (must be of type Widget): couldn't get version/kind; json parse "
+        "error: invalid character 'n' looking for beginning of object key string ({not json)")
+    listed = await api.req("POST", SECRETS, raw=b"[1, 2]", ctype="application/json")
+    assert listed.status == 400 and listed.body["message"].endswith("Kind string \"json:\\\"kind,omitempty\\\"\" } "
+                                                                   "(5b312c20325d)")
+    plain = await api.req("POST", WIDGETS, raw=b"{}", ctype="text/plain")
+    assert plain.status == 415 and plain.body["message"].endswith(
+        "application/json, application/yaml, application/vnd.kubernetes.protobuf")
 
 
 async def test_generate_name_suffix(widgets: Api) -> None:
@@ -330,7 +342,8 @@ async def test_delete_options_preconditions_dry_run_and_uid_precondition(widgets
     dry = await api.delete(f"{WIDGETS}/w", params={"dryRun": "All"})
     assert dry.status == 200 and (await api.get(f"{WIDGETS}/w")).status == 200
     bad_dry = await api.delete(f"{WIDGETS}/w", params={"dryRun": "Sometimes"})
-    assert bad_dry.status == 400
+    assert bad_dry.status == 422 and bad_dry.body["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Sometimes"]: supported values: "All"')
     body = created.body
     body["metadata"]["uid"] = "recreated"
     replaced = await api.put(f"{WIDGETS}/w", body)

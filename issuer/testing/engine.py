@@ -747,6 +747,9 @@ class Engine:
         causes.extend(_label_causes(md.get("labels") or {}))
         if causes:
             raise errors.invalid(res, str(md.get("name", "")), causes)
+        for field in ("labels", "annotations", "ownerReferences", "finalizers"):
+            if md.get(field) in ({}, []):  # omitempty in kube's ObjectMeta: an emptied map or list goes
+                del md[field]
         unknown = [k for k in md if k not in _META_FIELDS]
         for key in unknown:
             del md[key]

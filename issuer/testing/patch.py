@@ -407,10 +407,47 @@ def _smp_list(current: list[Any], patch: list[Any], parent_key: str, key: str) -
         for value in patch:
             if not any(_json_equal(value, v) for v in merged):
                 merged.append(_deepcopy(value))
-        return merged
+        return _merge_order(merged, patch, current, _canonical)
     merge_key = _merge_key(key, [*current, *patch])
     if merge_key is None or not all(isinstance(e, dict) for e in patch):
         return [_strip(e) for e in patch]
+
+    def ident(value: Any) -> str:
+        return _canonical(value.get(merge_key) if isinstance(value, dict) else value)
+
+    return _merge_order(_smp_keyed(current, patch, key, merge_key), patch, current, ident)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _merge_order(merged: list[Any], patch: list[Any], current: list[Any], ident: Any) -> list[Any]:
+    """kube's order of a merged list (normalizeElementOrder): the patch's elements in patch order and the
+    server-only ones in server order, interleaved by their server positions, an element new to the server
+    going before the server element it is compared with."""
+    patch_pos: dict[str, int] = {}
+    for element in patch:
+        patch_pos.setdefault(ident(element), len(patch_pos))
+    server_pos: dict[str, int] = {}
+    for element in current:
+        server_pos.setdefault(ident(element), len(server_pos))
+    left = sorted((v for v in merged if ident(v) in patch_pos), key=lambda v: patch_pos[ident(v)])
+    right = [v for v in merged if ident(v) not in patch_pos]
+    out: list[Any] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        here, there = server_pos.get(ident(left[i])), server_pos.get(ident(right[j]))
+        if here is None or (there is not None and here < there):
+            out.append(left[i])
+            i += 1
+        else:
+            out.append(right[j])
+            j += 1
+    return out + left[i:] + right[j:]
+
+
+def _smp_keyed(current: list[Any], patch: list[Any], key: str, merge_key: str) -> list[Any]:
     result = [_deepcopy(v) for v in current]
     for element in patch:
         ident = element.get(merge_key)

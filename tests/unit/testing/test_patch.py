@@ -302,15 +302,15 @@ def test_json_patch_is_atomic_and_pure_for_any_ops(ops: list[dict[str, Any]]) ->
 SMP_CASES = [
     pytest.param(
         {"metadata": {"finalizers": ["b", "a"]}},
-        lambda d: d["metadata"].__setitem__("finalizers", ["a", "b"]),
+        lambda d: d["metadata"].__setitem__("finalizers", ["b", "a"]),  # kube: the patch's order first
         id="finalizers merge as a set",
     ),
     pytest.param(
         {"metadata": {"ownerReferences": [{"uid": "u2", "name": "other", "kind": "Issuer", "apiVersion": "v1"}]}},
-        lambda d: d["metadata"]["ownerReferences"].append(
-            {"uid": "u2", "name": "other", "kind": "Issuer", "apiVersion": "v1"}
+        lambda d: d["metadata"]["ownerReferences"].insert(
+            0, {"uid": "u2", "name": "other", "kind": "Issuer", "apiVersion": "v1"}
         ),
-        id="ownerReferences merge by uid and a new uid is appended",
+        id="ownerReferences merge by uid and a new uid goes first as kube orders it",
     ),
     pytest.param(
         {"metadata": {"ownerReferences": [{"uid": "u1", "$patch": "delete"}]}},
@@ -407,12 +407,29 @@ def test_strategic_merge_patch_merges_containers_env_and_ports() -> None:
         {
             "name": "app",
             "image": "a:2",
-            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "env": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],
             "ports": [{"containerPort": 80, "name": "http"}],
         },
         {"name": "side", "image": "s:1"},
     ]
     assert result["spec"]["tolerations"] == [{"key": "b"}]
+
+
+@pytest.mark.parametrize(("current", "body", "expected"), [
+    (["a", "b", "c"], ["d"], ["d", "a", "b", "c"]),
+    (["a", "b", "c"], ["b", "d"], ["a", "b", "d", "c"]),
+    (["a", "b", "c"], ["d", "a"], ["d", "a", "b", "c"]),
+    (["a", "c"], ["b"], ["b", "a", "c"]),
+    (["b"], ["a", "c"], ["a", "c", "b"]),
+])
+def test_merged_lists_take_kubes_order(current: list[str], body: list[str], expected: list[str]) -> None:
+    """Observed on kube-apiserver v1.37 (normalizeElementOrder) for finalizers and ownerReferences alike."""
+    refs = [{"apiVersion": "v1", "kind": "ConfigMap", "name": n, "uid": f"u-{n}"} for n in current]
+    doc = {"metadata": {"finalizers": current, "ownerReferences": refs}}
+    result = patch.strategic_merge_patch(doc, {"metadata": {"finalizers": body, "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": n, "uid": f"u-{n}"} for n in body]}})
+    assert result["metadata"]["finalizers"] == expected
+    assert [r["name"] for r in result["metadata"]["ownerReferences"]] == expected
 
 
 def test_directives_never_reach_a_new_field() -> None:

@@ -94,7 +94,7 @@ def conflict(res: Resource, name: str, why: str | None = None) -> APIError:
 
 
 def invalid(res: Resource, name: str, causes: list[FieldCause], *, qualified: str | None = None) -> APIError:
-    texts = [c.text() for c in causes]
+    texts = list(dict.fromkeys(c.text() for c in causes))  # kube's message aggregates equal errors once
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     what = qualified or res.qualified_kind
     details: dict[str, Any] = {"name": name}

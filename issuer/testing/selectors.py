@@ -254,8 +254,9 @@ class _LabelParser:
                 return requirements
             if kind != ",":
                 raise SelectorError(f"found '{literal}', expected: ',' or 'end of string'")
-            if self.peek()[0] == _T_END:
-                raise SelectorError("found '', expected: identifier after ','")
+            after, after_literal = self.peek()
+            if after not in (_T_ID, "!", IN, NOT_IN):
+                raise SelectorError(f"found '{after_literal}', expected: identifier after ','")
 
     def requirement(self) -> Requirement:
         kind, literal = self.take()

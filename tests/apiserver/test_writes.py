@@ -279,7 +279,8 @@ async def test_no_new_finalizers_while_deleting_422(widgets: Api) -> None:
     cause = {"reason": "FieldValueForbidden", "field": "metadata.finalizers",
              "message": 'Forbidden: no new finalizers can be added if the object is being deleted, found new '
                         'finalizers []string{"example.com/b"}'}
-    assert resp.body["details"]["causes"] == [cause, cause]  # kube v1.37 reports it twice
+    assert resp.body["details"]["causes"] == [cause, cause]  # kube v1.37 reports it twice...
+    assert resp.body["message"].endswith(']string{"example.com/b"}')  # ...and its message once
 
 
 async def test_owner_references_background_gc(widgets: Api) -> None:

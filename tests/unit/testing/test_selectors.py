@@ -51,6 +51,7 @@ LABEL_ERRORS = [
     pytest.param("=web", "found '=', expected: !, identifier, or 'end of string'", id="an operator without key"),
     pytest.param("app=web tier", "found 'tier', expected: ',' or 'end of string'", id="a missing comma"),
     pytest.param("app=web,", "found '', expected: identifier after ','", id="a trailing comma"),
+    pytest.param("a,,b", "found ',', expected: identifier after ','", id="two commas"),
     pytest.param("!", "unable to parse requirement: found '', expected: identifier", id="a bare bang"),
     pytest.param("app=a b", "found 'b', expected: ',' or 'end of string'", id="a value with a space"),
     pytest.param("app=-bad-", 'values[0][app]: Invalid value: "-bad-"', id="an invalid label value"),

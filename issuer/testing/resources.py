@@ -119,14 +119,44 @@ def _name(obj: Obj) -> Any:
     return _get(obj, "metadata", "name")
 
 
-NAME = Column("Name", "string", _name, "name", "Name must be unique within a namespace.")
-AGE = Column("Age", "date", _age, "", "CreationTimestamp is a timestamp representing the server time "
-             "when this object was created.")
+# descriptions and types as kube-apiserver v1.37 answers them (built-in tables render ages as strings)
+NAME = Column("Name", "string", _name, "name", (
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may "
+    "allow a client to request the generation of an appropriate name automatically. Name is primarily intended "
+    "for creation idempotence and configuration definition. Cannot be updated. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"))
+_CREATED = ("CreationTimestamp is a timestamp representing the server time when this object was created. It is "
+            "not guaranteed to be set in happens-before order across separate operations. Clients may not set this "
+            "value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for "
+            "lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"
+            "#metadata")
+AGE = Column("Age", "string", _age, "", _CREATED)
+CR_AGE = Column("Age", "date", _age, "", _CREATED)  # a CRD without printer columns: kubectl renders the date
+
+
+def _event_first_seen(obj: Obj) -> Any:
+    return {"$date": obj.get("firstTimestamp") or obj.get("eventTime")}
 
 
 def _event_last_seen(obj: Obj) -> Any:
-    return {"$date": obj.get("lastTimestamp") or obj.get("eventTime")
-            or _get(obj, "metadata", "creationTimestamp")}
+    series = obj.get("series")
+    if isinstance(series, dict) and series.get("lastObservedTime"):
+        return {"$date": series["lastObservedTime"]}
+    return {"$date": obj.get("lastTimestamp") or obj.get("firstTimestamp") or obj.get("eventTime")}
+
+
+def _event_count(obj: Obj) -> Any:
+    series = obj.get("series")
+    if isinstance(series, dict) and series.get("count"):
+        return series["count"]
+    return obj.get("count") or 1
+
+
+def _event_source(obj: Obj) -> Any:
+    source: dict[str, Any] = obj["source"] if isinstance(obj.get("source"), dict) else {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    instance = source.get("host") or obj.get("reportingInstance") or ""
+    return f"{component}, {instance}" if instance else component
 
 
 def _event_object(obj: Obj) -> Any:
@@ -143,16 +173,65 @@ def _crd_created(obj: Obj) -> Any:
     return _get(obj, "metadata", "creationTimestamp")
 
 
-SECRET_COLUMNS = (NAME, Column("Type", "string", lambda o: o.get("type")),
-                  Column("Data", "string", _data_count), AGE)
-NAMESPACE_COLUMNS = (NAME, Column("Status", "string", lambda o: _get(o, "status", "phase")), AGE)
+def _crd_versions(obj: Obj) -> Any:
+    versions = _get(obj, "spec", "versions") or []
+    return ",".join(f"{v.get('name')}(storage)" if v.get("storage") else str(v.get("name"))
+                    for v in versions if isinstance(v, dict) and v.get("served", True))
+
+
+def _crd_established(obj: Obj) -> Any:
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in _get(obj, "status", "conditions") or [] if isinstance(c, dict))
+
+
+SECRET_COLUMNS = (NAME, Column("Type", "string", lambda o: o.get("type"), "", (
+    "Used to facilitate programmatic handling of secret data. More info: "
+    "https://kubernetes.io/docs/concepts/configuration/secret/#secret-types")),
+    Column("Data", "string", _data_count, "", (
+        "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The "
+        "serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly "
+        "non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4")), AGE)
+NAMESPACE_COLUMNS = (NAME, Column("Status", "string", lambda o: _get(o, "status", "phase"), "",
+                                  "The status of the namespace"), AGE)
 EVENT_COLUMNS = (
-    Column("Last Seen", "date", _event_last_seen), Column("Type", "string", lambda o: o.get("type")),
-    Column("Reason", "string", lambda o: o.get("reason")), Column("Object", "string", _event_object),
-    Column("Message", "string", lambda o: o.get("message")),
+    Column("Last Seen", "string", _event_last_seen, "",
+           "The time at which the most recent occurrence of this event was recorded."),
+    Column("Type", "string", lambda o: o.get("type"), "",
+           "Type of this event (Normal, Warning), new types could be added in the future"),
+    Column("Reason", "string", lambda o: o.get("reason"), "",
+           "This should be a short, machine understandable string that gives the reason for the transition into "
+           "the object's current status."),
+    Column("Object", "string", _event_object, "", "The object that this event is about."),
+    Column("Subobject", "string", lambda o: _get(o, "involvedObject", "fieldPath") or "", "", (
+        "If referring to a piece of an object instead of an entire object, this string should contain a valid "
+        "JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object "
+        "reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" "
+        "(where \"name\" refers to the name of the container that triggered the event) or if no container name is "
+        "specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have "
+        "some well-defined way of referencing a part of an object."), 1),
+    Column("Source", "string", _event_source, "",
+           "The component reporting this event. Should be a short machine understandable string.", 1),
+    Column("Message", "string", lambda o: o.get("message"), "",
+           "A human-readable description of the status of this operation."),
+    Column("First Seen", "string", _event_first_seen, "",
+           "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", 1),
+    Column("Count", "string", _event_count, "", "The number of times this event has occurred.", 1),
+    dataclasses.replace(NAME, priority=1),
 )
-LEASE_COLUMNS = (NAME, Column("Holder", "string", lambda o: _get(o, "spec", "holderIdentity")), AGE)
-CRD_COLUMNS = (NAME, Column("Created At", "date", _crd_created))
+LEASE_COLUMNS = (NAME, Column("Holder", "string", lambda o: _get(o, "spec", "holderIdentity"), "", (
+    "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is "
+    "used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.")), AGE)
+CRD_COLUMNS = (
+    NAME,
+    Column("Scope", "string", lambda o: _get(o, "spec", "scope"), "", "Cluster/Namespaced"),
+    Column("Versions", "string", _crd_versions, "", "Served versions"),
+    Column("Created At", "date", _crd_created, "", _CREATED),  # the timestamp itself: kubectl renders it
+    Column("Group", "string", lambda o: _get(o, "spec", "group"), "", "API group", 1),
+    Column("Kind", "string", lambda o: _get(o, "spec", "names", "kind"), "", "CustomResource kind", 1),
+    Column("ShortNames", "string", lambda o: ",".join(_get(o, "spec", "names", "shortNames") or []), "",
+           "Short names", 1),
+    Column("Established", "boolean", _crd_established, "", "Established status", 1),
+)
 
 
 def _param_kind(obj: Obj) -> Any:
@@ -185,7 +264,10 @@ POLICY_BINDING_COLUMNS = (
            description="ParamRef indicates the param resource which sets the configuration param"),
     AGE,
 )
-CONFIGMAP_COLUMNS = (NAME, Column("Data", "string", _data_count), AGE)
+CONFIGMAP_COLUMNS = (NAME, Column("Data", "string", _data_count, "", (
+    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. "
+    "Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not "
+    "overlap with the keys in the BinaryData field, this is enforced during validation process.")), AGE)
 
 EVENT_FIELDS = frozenset({
     "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from issuer.testing.jsonpath import human_duration
-from issuer.testing.resources import AGE, NAME, Column, Obj, Resource
+from issuer.testing.resources import AGE, CR_AGE, NAME, Column, Obj, Resource
 
 
 def age(stamp: Any, now: float | None = None) -> Any:
@@ -66,7 +66,7 @@ def columns(res: Resource) -> tuple[Column, ...]:
     if not res.builtin:
         if res.printer_columns:
             return (NAME, *(_crd_column(c) for c in res.printer_columns))
-        return (NAME, AGE)
+        return (NAME, CR_AGE)
     return res.columns or (NAME, AGE)
 
 

@@ -304,12 +304,15 @@ async def test_table_printer_columns_priority_and_age(widgets: Api) -> None:
     ns = await api.get("/api/v1/namespaces", headers={"Accept": TABLE})
     assert [c["name"] for c in ns.body["columnDefinitions"]] == ["Name", "Status", "Age"]
     crds = await api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", headers={"Accept": TABLE})
-    assert [c["name"] for c in crds.body["columnDefinitions"]] == ["Name", "Created At"]
+    assert [c["name"] for c in crds.body["columnDefinitions"]] == ["Name", "Scope", "Versions", "Created At", "Group",
+                                                                   "Kind", "ShortNames", "Established"]
+    assert crds.body["rows"][0]["cells"][1:3] == ["Namespaced", "v1(storage)"]
     leases = await api.get("/apis/coordination.k8s.io/v1/namespaces/default/leases", headers={"Accept": TABLE})
     assert [c["name"] for c in leases.body["columnDefinitions"]] == ["Name", "Holder", "Age"]
     events = await api.get(EVENTS, headers={"Accept": TABLE})
-    assert [c["name"] for c in events.body["columnDefinitions"]] == ["Last Seen", "Type", "Reason", "Object",
-                                                                     "Message"]
+    assert [c["name"] for c in events.body["columnDefinitions"]] == [
+        "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"]
+    assert [c["priority"] for c in events.body["columnDefinitions"]] == [0, 0, 0, 0, 1, 1, 0, 1, 1, 1]
     plain = await api.get(WIDGETS, headers={"Accept": "application/json"})
     assert plain.body["kind"] == "WidgetList"
     assert plain.body["items"][0]["kind"] == "Widget"  # CR lists keep apiVersion/kind on items

@@ -1,11 +1,16 @@
-"""Helpers of the fault tier: clusters with server knobs and operator flags, a CA issuer, an external signer
-played by the test, the invariants every fault class ends with, and the session-wide record (private keys
-seen, operator logs, Event messages) that tests/faults/test_security.py judges (the API verbs the operator
-used are in tests/rbac.py's USE, kept for every tier).
+"""Helpers of the fault tier: clusters with server knobs and operator flags, a recorder of what the API
+server did, a CA issuer, an external signer played by the test, the invariants every fault class ends with,
+and the session-wide record (private keys seen, operator logs, Event messages) that
+tests/faults/test_security.py judges (the API verbs the operator used are in tests/rbac.py's USE, kept for
+every tier).
 
-Built on tests/controller/conftest.py (Cluster, Operator, Api, wait helpers): a `FaultCluster` is a
-`Cluster` whose embedded API server takes knobs (`history_window`, ...) and whose operator takes flags
-(`--backoff-min 2s --backoff-max 8s` by default, so back-off schedules show in seconds).
+Built on tests/controller/conftest.py (Cluster, Operator, Api, wait helpers), on both of its backends: a
+`FaultCluster` is a `Cluster` ("embedded" or "real") whose API server takes knobs (`history_window`: the
+embedded server's own, an `EtcdCompactor` on the real one) and whose operator takes flags
+(`--backoff-min 2s --backoff-max 8s` by default, so back-off schedules show in seconds). `fault_cluster`
+starts a `Recorder` before the operator: it watches Secrets and CertificateRequests from then on, the same
+way on both backends, for the invariants over the whole run (one CertificateRequest per revision) and for
+every private key the operator ever wrote (temporary keys live a moment).
 """
 
 from __future__ import annotations
@@ -14,22 +19,29 @@ import base64
 import contextlib
 import dataclasses
 import datetime as dt
+import http.client
+import json
 import pathlib
+import socket
+import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from issuer.testing.server import ServerThread
-from tests import rbac
+from tests import rbac, realkube
 from tests.controller import expect
-from tests.controller.conftest import Api, Cluster, Operator, condition, fresh_name
+from tests.controller.conftest import Api, ApiError, Cluster, Operator, condition, fresh_name
+from tests.faultproxy import FaultProxy
 from tests.tools import openssl_verify, require
 
 BACKOFF_MIN = 2.0
@@ -94,19 +106,18 @@ def remember_secret(obj: dict[str, Any], where: str) -> None:
             RECORD.private_keys.setdefault(der, where)
 
 
-def harvest(c: Cluster) -> None:
-    """Fold one cluster's request log, Secrets (history included: temporary keys live a moment), Events and
-    operator log into RECORD."""
+def harvest(c: FaultCluster) -> None:
+    """Fold one cluster's request log, Secrets (every version its recorder saw: temporary keys live a
+    moment), Events and operator log into RECORD."""
     RECORD.clusters += 1
     rbac.USE.fold(c.server)
-
-    def secrets() -> list[dict[str, Any]]:
-        store = c.server.srv.store
-        seen = [e.obj for e in list(store.history) if e.store_key == ("", "secrets")]
-        seen += [entry.obj for _, entry in store.items(("", "secrets"), None)]
-        return seen
-
-    for obj in c.server.run(secrets):
+    seen: list[dict[str, Any]] = []
+    if c.recorder is not None:
+        c.recorder.wait_synced(5.0)
+        seen += c.recorder.objects("secrets")
+    with contextlib.suppress(Exception):
+        seen += c.api.list("secrets")
+    for obj in seen:
         meta = obj.get("metadata") or {}
         remember_secret(obj, f"Secret {meta.get('namespace')}/{meta.get('name')}")
     with contextlib.suppress(Exception):
@@ -115,20 +126,330 @@ def harvest(c: Cluster) -> None:
     RECORD.logs.append(c.operator.log_path)
 
 
-# -- clusters -----------------------------------------------------------------------------------------------
-class FaultCluster(Cluster):
-    """A Cluster whose server takes knobs and whose operator takes extra flags."""
+# -- what the API server did: a recorder watching from the start -----------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One change the recorder saw: `type` ADDED, MODIFIED or DELETED, of a `resource` (plural), the object."""
 
-    def __init__(self, tmp: pathlib.Path, operator_args: tuple[str, ...] = BACKOFF_ARGS,
+    type: str
+    resource: str
+    obj: dict[str, Any]
+
+
+ObjectKey = tuple[str, str]  # (namespace, name)
+
+
+class Recorder:
+    """Every change of `resources` (cluster-wide) from the moment it starts, on either backend: one daemon
+    thread per resource with its own admin client lists it, then watches from the list's resourceVersion
+    (with bookmarks), resuming from the last version seen when a stream ends, and re-listing when the
+    server answers 410 Gone. A re-list turns the difference between what it knew and the new list into
+    ADDED / MODIFIED / DELETED changes, so after a 410 the versions in between are missed (as a client
+    would miss them): `gone` counts those re-lists. Objects there at the start are recorded as ADDED.
+
+    It talks to the API server as the tests do: straight to the real server (not through the fault proxy,
+    whose rules are the operator's), but on the embedded server through the same fault rules, whose
+    dropped streams and refused connections it resumes from (a `drop_after` rule without `times` cuts its
+    watches as well; rules counted by `hits` are counted for its watches too)."""
+
+    RESOURCES = ("secrets", "certificaterequests")
+    READ_TIMEOUT = 90.0  # no line for this long (bookmarks come every minute): resume the watch
+
+    def __init__(self, c: Cluster, resources: tuple[str, ...] = RESOURCES) -> None:
+        self.cluster = c
+        self.resources = resources
+        self.changes: list[Change] = []
+        self.gone = 0
+        self.errors: list[str] = []
+        self._known: dict[str, dict[ObjectKey, dict[str, Any]]] = {r: {} for r in resources}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._socks: dict[str, socket.socket] = {}
+        self._version: dict[str, str] = {}  # where each resource's watch goes on from
+
+    def start(self) -> Recorder:
+        """Lists every resource before returning (what exists now is known), then watches in the background."""
+        with contextlib.closing(self.cluster.new_api()) as api:
+            for resource in self.resources:
+                self._relist(api, resource, initial=True)
+        for resource in self.resources:
+            thread = threading.Thread(target=self._run, args=(resource,),
+                                      name=f"recorder-{resource}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            socks = list(self._socks.values())
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(10)
+
+    def of(self, resource: str) -> list[Change]:
+        with self._lock:
+            return [ch for ch in self.changes if ch.resource == resource]
+
+    def objects(self, resource: str) -> list[dict[str, Any]]:
+        """Every version of every object of `resource` seen so far, the ones alive now included."""
+        with self._lock:
+            return [ch.obj for ch in self.changes if ch.resource == resource] + list(self._known[resource].values())
+
+    def wait_synced(self, timeout: float = 15.0) -> bool:
+        """Until the recorder has caught up with a fresh list of every resource: its watch went past the list's
+        resourceVersion, or (nothing of that resource changed since) it knows exactly the listed versions.
+        Changes made before this call are then recorded. False when it did not catch up in time."""
+        deadline = time.monotonic() + timeout
+        with contextlib.closing(self.cluster.new_api()) as api:
+            while True:
+                with contextlib.suppress(Exception):
+                    if all(self._caught_up(resource, api._do("GET", api.path(resource)))
+                           for resource in self.resources):
+                        return True
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.1)
+
+    def _caught_up(self, resource: str, listed: dict[str, Any]) -> bool:
+        with self._lock:
+            seen = self._version.get(resource, "")
+            known = {key: _rv(obj) for key, obj in self._known[resource].items()}
+        version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+        if seen.isdigit() and version.isdigit() and int(seen) >= int(version):
+            return True
+        return known == {_key(o): _rv(o) for o in listed.get("items") or []}
+
+    def _record(self, resource: str, type_: str, obj: dict[str, Any]) -> None:
+        with self._lock:
+            known = self._known[resource]
+            if type_ == "DELETED":
+                known.pop(_key(obj), None)
+            else:
+                known[_key(obj)] = obj
+            self.changes.append(Change(type_, resource, obj))
+
+    def _relist(self, api: Api, resource: str, initial: bool = False) -> None:
+        """List `resource`, record the difference to what was known, and go on from the list's version."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = api._do("GET", api.path(resource))
+                break
+            except ApiError as err:  # 429 "storage is (re)initializing": a CRD just established on the real server
+                if (err.status != 429 and err.status < 500) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        items = {_key(o): o for o in body.get("items") or []}
+        with self._lock:
+            known = dict(self._known[resource])
+        for key, old in known.items():
+            new = items.get(key)
+            if new is None or (old.get("metadata") or {}).get("uid") != (new.get("metadata") or {}).get("uid"):
+                self._record(resource, "DELETED", old)
+        for key, new in items.items():
+            old = known.get(key)
+            if old is None or (old.get("metadata") or {}).get("uid") != new["metadata"].get("uid"):
+                self._record(resource, "ADDED", new)
+            elif _rv(old) != _rv(new):
+                self._record(resource, "MODIFIED", new)
+        if not initial:
+            self.gone += 1
+        self._version[resource] = str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+    def _run(self, resource: str) -> None:
+        with contextlib.closing(self.cluster.new_api()) as api:
+            while not self._stop.is_set():
+                try:
+                    self._watch(api, resource)
+                except Exception as err:  # a refused connection, a dropped stream: resume after a moment
+                    if self._stop.is_set():
+                        return
+                    self.errors.append(f"{resource}: {err!r}")
+                    self._stop.wait(0.2)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        url = urllib.parse.urlsplit(self.cluster.api.url)
+        session = self.cluster.api.session
+        if url.scheme == "http":
+            return http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        context = ssl.create_default_context(cafile=session.verify if isinstance(session.verify, str) else None)
+        if session.cert:
+            cert = session.cert
+            context.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
+        return http.client.HTTPSConnection(url.hostname or "", url.port, timeout=10, context=context)
+
+    def _watch(self, api: Api, resource: str) -> None:
+        """One watch stream from the last version seen (after a 410: a fresh list, and the list's version)."""
+        query = urllib.parse.urlencode({"watch": "true", "resourceVersion": self._version[resource],
+                                        "allowWatchBookmarks": "true"})
+        conn = self._connection()
+        try:
+            conn.request("GET", f"{urllib.parse.urlsplit(api.path(resource)).path}?{query}",
+                         headers={"Accept": "application/json", "User-Agent": "fault-recorder"})
+            assert conn.sock is not None
+            conn.sock.settimeout(self.READ_TIMEOUT)
+            with self._lock:
+                self._socks[resource] = conn.sock
+            if self._stop.is_set():
+                return
+            resp = conn.getresponse()
+            if resp.status == 410:
+                self._relist(api, resource)
+                return
+            if resp.status != 200:
+                raise RuntimeError(f"watch {resource}: HTTP {resp.status}: {resp.read()[:300]!r}")
+            while not self._stop.is_set():
+                line = resp.readline()
+                if not line:
+                    return  # the stream ended: resume from the last version seen
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                if event.get("type") == "ERROR":
+                    if obj.get("code") == 410:
+                        self._relist(api, resource)
+                        return
+                    raise RuntimeError(f"watch {resource}: {obj.get('message')}")
+                if event.get("type") != "BOOKMARK":
+                    self._record(resource, event["type"], obj)
+                self._version[resource] = _rv(obj) or self._version[resource]
+        finally:
+            with self._lock:
+                self._socks.pop(resource, None)
+            conn.close()
+
+
+def _key(obj: dict[str, Any]) -> ObjectKey:
+    meta = obj.get("metadata") or {}
+    return meta.get("namespace") or "", meta.get("name") or ""
+
+
+def _rv(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+# -- clusters -----------------------------------------------------------------------------------------------
+class EtcdCompactor:
+    """The real server's `history_window`: a thread compacting etcd (through its HTTP gateway) to its current
+    revision less `window`, every `period` seconds, so that a watch resumed from an older resourceVersion
+    is answered 410 Gone, as the embedded server answers a version that fell out of its history window.
+    The API server must run without its watch cache (`--watch-cache=false`), which would otherwise serve
+    watches from its own buffer of at least 75 s of events (its size is not configurable:
+    `--watch-cache-sizes` only turns it off per built-in resource)."""
+
+    APISERVER_ARGS = ("--watch-cache=false",)
+
+    def __init__(self, etcd_url: str, window: int, period: float = 0.05) -> None:
+        self.etcd_url = etcd_url.rstrip("/")
+        self.window = window
+        self.period = period
+        self.compactions = 0
+        self.errors: list[str] = []
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="etcd-compactor", daemon=True)
+
+    def start(self) -> EtcdCompactor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._session.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = self._session.post(f"{self.etcd_url}{path}", json=body, timeout=5)
+        answer: dict[str, Any] = resp.json()
+        if resp.status_code != 200:
+            raise RuntimeError(f"etcd {path}: HTTP {resp.status_code}: {answer}")
+        return answer
+
+    def _run(self) -> None:
+        done = 0
+        while not self._stop.wait(self.period):
+            try:
+                revision = int(self._post("/v3/maintenance/status", {})["header"]["revision"])
+                target = revision - self.window
+                if target > done:
+                    self._post("/v3/kv/compaction", {"revision": str(target)})
+                    done = target
+                    self.compactions += 1
+            except Exception as err:  # e.g. "required revision has been compacted" by the API server's own
+                self.errors.append(repr(err))
+
+
+class FaultCluster(Cluster):
+    """A Cluster (`backend` "embedded" or "real") whose server takes knobs, whose operator takes extra flags,
+    and whose Secrets and CertificateRequests a `Recorder` follows from before the operator starts
+    (`fault_cluster` starts it).
+
+    Knobs: the embedded server's own keyword arguments (`history_window`, `bookmark_period`, ...); on the
+    real server only `history_window`, played by an `EtcdCompactor` with the watch cache off."""
+
+    recorder: Recorder | None = None
+    compactor: EtcdCompactor | None = None
+
+    def __init__(self, tmp: pathlib.Path, backend: str = "embedded", operator_args: tuple[str, ...] = BACKOFF_ARGS,
                  **server_kwargs: Any) -> None:
-        self.tmp = tmp
-        self.server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig", **server_kwargs)
-        self.server.start()
-        rbac.USE.track(self.server)
-        self.kubeconfig = self.server.kubeconfig_path
-        self.api = Api(self.server.url)
-        self.operator = Operator(self.kubeconfig, tmp / "operator.log", *operator_args)
+        if not server_kwargs:
+            super().__init__(tmp, backend, *operator_args)
+        elif backend == "embedded":
+            self._start_embedded(tmp, operator_args, server_kwargs)
+        else:
+            self._start_real(tmp, operator_args, server_kwargs)
+
+    # Cluster.__init__ with the knobs (it takes none): the same steps, kept in step with tests/controller/conftest.py
+    def _start_embedded(self, tmp: pathlib.Path, operator_args: tuple[str, ...], knobs: dict[str, Any]) -> None:
+        self.tmp, self.backend, self.plane, self.proxy = tmp, "embedded", None, None
         self._kubectl = require("kubectl")
+        self._server = ServerThread(port=0, kubeconfig=tmp / "kubeconfig", **knobs)
+        self._server.start()
+        rbac.USE.track(self._server)
+        self.kubeconfig = self._server.kubeconfig_path
+        self.api = Api(self._server.url)
+        self.operator_kubeconfig = self.kubeconfig
+        self.operator = Operator(self.operator_kubeconfig, tmp / "operator.log", *operator_args)
+
+    def _start_real(self, tmp: pathlib.Path, operator_args: tuple[str, ...], knobs: dict[str, Any]) -> None:
+        unknown = set(knobs) - {"history_window"}
+        if unknown:
+            pytest.fail(f"server knobs {sorted(unknown)} have no equivalent on the real API server")
+        self.tmp, self.backend, self._server = tmp, "real", None
+        self._kubectl = require("kubectl")
+        self.plane = realkube.ControlPlane(tmp / "controlplane", extra_apiserver_args=EtcdCompactor.APISERVER_ARGS)
+        pki = self.plane.folder / "pki"
+        try:
+            self.plane.start()
+            self.proxy = FaultProxy(self.plane.url, self.plane.ca_file, pki / "serving.crt",
+                                    pki / "serving.key").start()
+            self.compactor = EtcdCompactor(self.plane.etcd_url, int(knobs["history_window"])).start()
+        except BaseException:
+            if self.proxy is not None:
+                self.proxy.stop()
+            self.plane.stop()
+            raise
+        rbac.USE.track_plane(self.plane)
+        self.kubeconfig = self.plane.admin_kubeconfig
+        self.api = Api(self.plane.url, cert=(str(pki / "admin.crt"), str(pki / "admin.key")),
+                       verify=str(self.plane.ca_file))
+        self.operator_kubeconfig = self.kubeconfig  # until install() has made the ServiceAccount
+        self.operator = Operator(self.operator_kubeconfig, tmp / "operator.log", *operator_args)
+
+    def close(self) -> None:
+        try:
+            if self.recorder is not None:
+                self.recorder.stop()
+            if self.compactor is not None:
+                self.compactor.stop()
+        finally:
+            super().close()
 
     def namespace(self) -> str:
         name = fresh_name("ns")
@@ -142,10 +463,12 @@ class FaultCluster(Cluster):
 
 
 @contextlib.contextmanager
-def fault_cluster(tmp: pathlib.Path, *operator_args: str, **server_kwargs: Any) -> Iterator[FaultCluster]:
-    c = FaultCluster(tmp, tuple(operator_args) or BACKOFF_ARGS, **server_kwargs)
+def fault_cluster(tmp: pathlib.Path, backend: str = "embedded", *operator_args: str,
+                  **server_kwargs: Any) -> Iterator[FaultCluster]:
+    c = FaultCluster(tmp, backend, tuple(operator_args) or BACKOFF_ARGS, **server_kwargs)
     try:
         c.install()
+        c.recorder = Recorder(c).start()
         c.operator.start()
         c.operator.wait_started()
         yield c
@@ -208,26 +531,26 @@ def assert_issued(c: Cluster, ns: str, name: str, root_pem: bytes) -> x509.Certi
     return leaf
 
 
-def request_history(c: Cluster, ns: str) -> list[tuple[str, str, int, str]]:
-    """(event type, certificate name, revision, uid) of every CertificateRequest change the server kept."""
-    def collect() -> list[tuple[str, str, int, str]]:
-        out = []
-        for e in list(c.server.srv.store.history):
-            if e.store_key[1] != "certificaterequests" or e.key[0] != ns:
-                continue
-            meta = e.obj.get("metadata") or {}
-            ann = meta.get("annotations") or {}
-            out.append((e.type, ann.get("cert-manager.io/certificate-name", ""),
-                        int(ann.get("cert-manager.io/certificate-revision", "0") or 0), meta.get("uid", "")))
-        return out
+def request_history(c: FaultCluster, ns: str) -> list[tuple[str, str, int, str]]:
+    """(change type, certificate name, revision, uid) of every CertificateRequest change in `ns` the cluster's
+    recorder saw, once it has caught up with the server."""
+    assert c.recorder is not None, "a FaultCluster of fault_cluster() has a recorder"
+    if not c.recorder.wait_synced():
+        pytest.fail(f"the recorder did not catch up with the server: {c.recorder.errors[-5:]}")
+    out = []
+    for change in c.recorder.of("certificaterequests"):
+        meta = change.obj.get("metadata") or {}
+        if meta.get("namespace") != ns:
+            continue
+        ann = meta.get("annotations") or {}
+        out.append((change.type, ann.get("cert-manager.io/certificate-name", ""),
+                    int(ann.get("cert-manager.io/certificate-revision", "0") or 0), meta.get("uid", "")))
+    return out
 
-    result: list[tuple[str, str, int, str]] = c.server.run(collect)
-    return result
 
-
-def assert_requests_per_revision(c: Cluster, ns: str, *, exactly_once: bool) -> dict[tuple[str, int], int]:
+def assert_requests_per_revision(c: FaultCluster, ns: str, *, exactly_once: bool) -> dict[tuple[str, int], int]:
     """Never two CertificateRequests of one Certificate and revision at the same time (checked over the
-    server's history); with `exactly_once`, never more than one over the whole run either. Returns how many
+    cluster's recorder); with `exactly_once`, never more than one over the whole run either. Returns how many
     requests each (certificate, revision) had."""
     alive: dict[tuple[str, int], set[str]] = {}
     made: dict[tuple[str, int], set[str]] = {}
@@ -369,7 +692,7 @@ class ExternalSigner:
     with failureTime) through /status, as an external issuer controller would."""
 
     def __init__(self, c: Cluster, ns: str, answer: Callable[[dict[str, Any]], Answer]) -> None:
-        self.api = Api(c.server.url)
+        self.api = c.new_api()
         self.ns = ns
         self.answer = answer
         self.seen: dict[str, Seen] = {}  # uid -> first sight

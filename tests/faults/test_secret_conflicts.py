@@ -97,7 +97,7 @@ def test_another_writer_overwriting_the_key_pair_is_repaired_once_and_bounded_wh
     writes = [0]
 
     def fight() -> None:
-        api = Api(c.server.url)
+        api = c.new_api()
         try:
             while not stop.is_set():
                 secret = api.get("secrets", "web-tls", ns) or {}

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from issuer.controllers import ingress_shim as shim
 from tests import rbac
 from tests.controller import expect
-from tests.controller.conftest import ApiError, condition
+from tests.controller.conftest import BACKENDS, ApiError, condition
 from tests.faults import harness as h
 from tests.faults.harness import FaultCluster
 from tests.tools import require
@@ -85,9 +85,9 @@ def allowlisted(rule: tuple[str, str, str], used: set[tuple[str, str, str]], who
     return rbac.allows(NEEDED_ELSEWHERE, *rule) or (verb == "get" and (group, resource, "list") in used)
 
 
-@pytest.fixture(scope="module")
-def sec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultCluster]:
-    with h.fault_cluster(tmp_path_factory.mktemp("security")) as c:
+@pytest.fixture(scope="module", params=BACKENDS)
+def sec(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultCluster]:
+    with h.fault_cluster(tmp_path_factory.mktemp(f"security-{request.param}"), request.param) as c:
         yield c
 
 
@@ -282,7 +282,9 @@ def test_generated_ingress_annotations_never_crash_the_operator(sec: FaultCluste
         name = f"gen-ing-{i}"
         body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                 "metadata": {"name": name, "namespace": ns, "annotations": notes},
-                "spec": {"tls": [{**entry, **({"secretName": f"{name}-{entry['secretName']}"}
+                # a backend: the real API server refuses an Ingress with neither rules nor defaultBackend
+                "spec": {"defaultBackend": {"service": {"name": "app", "port": {"number": 80}}},
+                         "tls": [{**entry, **({"secretName": f"{name}-{entry['secretName']}"}
                                               if entry.get("secretName", "").endswith("-tls") else {})}
                                  for entry in tls]}}
         try:

@@ -3,7 +3,8 @@ Pebble restarted mid-order (new roots, no memory of accounts or orders), and rat
 (429 and 503 with Retry-After) from a small fault-injecting HTTPS proxy in front of Pebble.
 
 Each test runs its own Pebble (`pebble_factory`), API server, operator and harness (`operator_env`), a
-small variant of test_operator.py's module-wide `env`, whose helpers it reuses.
+small variant of test_operator.py's module-wide `env`, whose helpers it reuses; each runs on both API servers
+of tests/controller/conftest.py (`embedded`, `real`).
 """
 
 from __future__ import annotations
@@ -38,9 +39,15 @@ from tests.acme.test_operator import (
     validate,
     wait_ready,
 )
-from tests.controller.conftest import make_namespace
+from tests.controller.conftest import BACKENDS, make_namespace
 
 pytestmark = [pytest.mark.controller, pytest.mark.faults]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The API server the test's operator runs against (each test runs once per backend)."""
+    return str(request.param)
 
 
 def chain_of(e: Env, secret_name: str, ns: str) -> list[x509.Certificate]:
@@ -52,9 +59,9 @@ def chain_of(e: Env, secret_name: str, ns: str) -> list[x509.Certificate]:
 
 
 def test_half_of_all_nonces_rejected_still_issues(tmp_path: pathlib.Path, bind: infra.Bind,
-                                                   pebble_factory: Callable[..., infra.Pebble]) -> None:
+                                                   pebble_factory: Callable[..., infra.Pebble], backend: str) -> None:
     pebble = pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"})
-    with operator_env(tmp_path, pebble, bind) as e:
+    with operator_env(tmp_path, pebble, bind, backend) as e:
         ns = make_namespace(e.cluster)
         http01 = make_issuer(e, ns)
         dns01 = make_issuer(e, ns, challenge="dns-01")
@@ -78,11 +85,11 @@ def test_half_of_all_nonces_rejected_still_issues(tmp_path: pathlib.Path, bind: 
 
 
 def test_pebble_restarted_mid_order_recovers_through_a_new_order(
-        tmp_path: pathlib.Path, bind: infra.Bind, pebble_factory: Callable[..., infra.Pebble]) -> None:
+        tmp_path: pathlib.Path, bind: infra.Bind, pebble_factory: Callable[..., infra.Pebble], backend: str) -> None:
     pebble = pebble_factory()
     restarted: list[infra.Pebble] = []
     try:
-        with operator_env(tmp_path, pebble, bind) as e:
+        with operator_env(tmp_path, pebble, bind, backend) as e:
             _restart_mid_order(e, restarted)
     finally:
         for server in restarted:
@@ -233,12 +240,12 @@ class FaultProxy:
 
 
 @pytest.fixture
-def proxied(tmp_path: pathlib.Path, bind: infra.Bind,
-            pebble_factory: Callable[..., infra.Pebble]) -> Iterator[tuple[Env, FaultProxy]]:
+def proxied(tmp_path: pathlib.Path, bind: infra.Bind, pebble_factory: Callable[..., infra.Pebble],
+            backend: str) -> Iterator[tuple[Env, FaultProxy]]:
     pebble = pebble_factory()
     proxy = FaultProxy(pebble)
     try:
-        with operator_env(tmp_path, pebble, bind) as e:
+        with operator_env(tmp_path, pebble, bind, backend) as e:
             # Issuers made by make_issuer talk to the proxy; validate() still checks against Pebble's root
             e.pebble = dataclasses.replace(pebble, directory_url=proxy.directory_url)
             yield e, proxy

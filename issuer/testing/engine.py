@@ -48,6 +48,7 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_MICRO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)")
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
                  "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
@@ -108,12 +109,16 @@ def _norm_time(res: Resource, value: Any, micro: bool) -> Any:
     if not isinstance(value, str):
         raise errors.cannot_handle(res, f"json: cannot unmarshal {type(value).__name__} into Go value of "
                                         "type string")
+    layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
     try:
         parsed = datetime.datetime.fromisoformat(value)
     except ValueError:
-        layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
         raise errors.cannot_handle(res, f'parsing time "{value}" as "{layout}": cannot parse "{value}" as '
                                         '"2006"') from None
+    if micro and not _MICRO.fullmatch(value):  # a MicroTime has exactly six fractional digits, as Go parses it
+        digits = len(value[20:]) - len(value[20:].lstrip("0123456789")) if value[19:20] == "." else 0
+        rest, want = (value[26:], "Z07:00") if digits > 6 else (value[19:], ".000000")
+        raise errors.cannot_handle(res, f'parsing time "{value}" as "{layout}": cannot parse "{rest}" as "{want}"')
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
     parsed = parsed.astimezone(datetime.UTC)
@@ -143,6 +148,9 @@ def event_to_v1(obj: Obj) -> Obj:
     for core, v1 in EVENT_FIELD_MAP:
         if core in out:
             out[v1] = out.pop(core)
+    for field in ("reportingController", "reportingInstance"):  # omitempty in events.k8s.io/v1
+        if out.get(field) == "":
+            del out[field]
     return out
 
 
@@ -789,6 +797,10 @@ class Engine:
             if not isinstance(spec, dict):
                 raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(spec)} into Go struct field "
                                                 "Namespace.spec of type v1.NamespaceSpec")
+            status = obj.get("status")
+            if status is not None and not isinstance(status, dict):  # (found by hypothesis through /status)
+                raise errors.cannot_handle(res, f"json: cannot unmarshal {go_json_type(status)} into Go struct "
+                                                "field Namespace.status of type v1.NamespaceStatus")
             _namespace_label(md, str(md.get("name", "")))
             if old is None:
                 spec.setdefault("finalizers", ["kubernetes"])
@@ -937,35 +949,21 @@ class Engine:
         series = obj.get("series")
         if isinstance(series, dict) and "lastObservedTime" in series:
             series["lastObservedTime"] = _norm_time(res, series["lastObservedTime"], True)
-        causes: list[FieldCause] = []
         regarding = obj.get(f("involvedObject", "regarding")) or {}
         if not isinstance(regarding, dict):
             raise errors.cannot_handle(res, "json: cannot unmarshal into Go struct field Event.involvedObject")
-        if v1 and not obj.get("eventTime"):
-            causes.append(errors.required("eventTime"))
-        if v1 and obj.get("type") not in ("Normal", "Warning"):
-            causes.append(FieldCause("FieldValueNotSupported", f'Unsupported value: "{obj.get("type", "")}": '
-                                     'supported values: "Normal", "Warning"', "type"))
-        if obj.get("eventTime"):
-            controller = f("reportingComponent", "reportingController")
-            value = obj.get(controller)
-            if not value:
-                causes.append(errors.required(controller))
-            elif not _QUALIFIED.fullmatch(str(value).rsplit("/", 1)[-1]):
-                causes.append(errors.invalid_value(controller, value, "name part must consist of alphanumeric "
-                              "characters, '-', '_' or '.', and must start and end with an alphanumeric "
-                              "character"))
-            for field in ("reportingInstance", "action", "reason"):
-                if not obj.get(field):
-                    causes.append(errors.required(field))
-            message = f("message", "note")
-            if len(str(obj.get(message) or "").encode()) > 1024:
-                causes.append(errors.too_long(message, 1024))
-        elif regarding.get("namespace") and regarding.get("namespace") != namespace:
-            causes.append(errors.invalid_value(f"{f('involvedObject', 'regarding')}.namespace",
-                                               regarding.get("namespace"), "does not match event.namespace"))
-        if causes:
-            raise errors.invalid(res, name, causes)
+        # the fields kube's Go types always print: null times, empty strings, an empty source
+        for field, empty in ((f("firstTimestamp", "deprecatedFirstTimestamp"), None),
+                             (f("lastTimestamp", "deprecatedLastTimestamp"), None), ("eventTime", None),
+                             (f("reportingComponent", "reportingController"), ""), ("reportingInstance", ""),
+                             (f("source", "deprecatedSource"), {}), (f("involvedObject", "regarding"), {})):
+            obj.setdefault(field, empty)
+        causes = _event_causes(obj, namespace, v1)
+        if causes:  # kube validates the internal (core) Event: core field names, no group
+            err = errors.invalid(res, name, causes, qualified="Event")
+            assert err.details is not None
+            err.details.pop("group", None)
+            raise err
 
     def _crd_types(self, res: Resource, spec: dict[str, Any]) -> None:
         """Decoding-level type checks of a CRD spec (400, as a Go decoder would fail)."""
@@ -1450,6 +1448,58 @@ def _default_pod(obj: Obj, old: Obj | None) -> None:
 _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
                     "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
                     "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def _event_causes(obj: Obj, namespace: str, v1: bool) -> list[FieldCause]:
+    """kube's ValidateEventCreate on the internal Event: legacyValidateEvent for every request version, then
+    the strict rules of events.k8s.io/v1; field paths are the core ones."""
+    def get(core: str, v1name: str) -> Any:
+        return obj.get(v1name if v1 else core)
+
+    causes: list[FieldCause] = []
+    regarding = get("involvedObject", "regarding") or {}
+    regarding_ns = str(regarding.get("namespace") or "")
+    mismatch = errors.invalid_value("involvedObject.namespace", regarding_ns, "does not match event.namespace")
+    if not obj.get("eventTime"):
+        if (not regarding_ns and namespace not in ("", "default")) or (regarding_ns and regarding_ns != namespace):
+            causes.append(mismatch)
+    else:
+        if not regarding_ns and namespace not in ("default", "kube-system"):
+            causes.append(mismatch)
+        controller_field = "reportingController" if v1 else "reportingComponent"
+        controller = str(get("reportingComponent", "reportingController") or "")
+        if not controller:
+            causes.append(errors.required(controller_field))
+        causes.extend(errors.invalid_value(controller_field, controller, problem)
+                      for problem in selectors.label_key_problems(controller))
+        for field, limit in (("reportingInstance", 128), ("action", 128), ("reason", 128)):
+            value = str(obj.get(field) or "")
+            if not value:
+                causes.append(errors.required(field))
+            if len(value.encode()) > limit:
+                causes.append(errors.invalid_value(field, "", f"can have at most {limit} characters"))
+        if len(str(get("message", "note") or "").encode()) > 1024:
+            causes.append(errors.invalid_value("message", "", "can have at most 1024 characters"))
+    if not v1:
+        return causes
+    series = obj.get("series")
+    if isinstance(series, dict):
+        if int(series.get("count") or 0) < 2:
+            causes.append(errors.invalid_value("series.count", "", "should be at least 2"))
+        if not series.get("lastObservedTime"):
+            causes.append(errors.required("series.lastObservedTime"))
+    if not obj.get("eventTime"):
+        causes.append(errors.required("eventTime"))
+    if obj.get("type") not in ("Normal", "Warning"):
+        causes.append(errors.invalid_value("type", "", f"has invalid value: {obj.get('type') or ''}"))
+    for core, v1name in (("firstTimestamp", "deprecatedFirstTimestamp"), ("lastTimestamp", "deprecatedLastTimestamp"),
+                         ("count", "deprecatedCount")):
+        if obj.get(v1name):
+            causes.append(errors.invalid_value(core, "", "needs to be unset"))
+    source = obj.get("deprecatedSource") or {}
+    if isinstance(source, dict) and (source.get("component") or source.get("host")):
+        causes.append(errors.invalid_value("source", "", "needs to be unset"))
+    return causes
 
 
 def _label_causes(labels: dict[str, Any]) -> list[FieldCause]:

@@ -269,11 +269,26 @@ async def test_events_core_and_events_v1_same_store_and_validation(api: Api) -> 
     mismatch = await api.post(EVENTS, {"metadata": {"name": "m"}, "reason": "r",
                                        "involvedObject": {"kind": "Widget", "name": "w", "namespace": "other"}})
     assert mismatch.status == 422 and mismatch.body["details"]["causes"][0]["field"] == "involvedObject.namespace"
-    incomplete = await api.post(EVENTS, {"metadata": {"name": "i"}, "eventTime": "2026-01-02T09:16:20Z",
+    seconds = await api.post(EVENTS, {"metadata": {"name": "i"}, "eventTime": "2026-01-02T09:16:20Z",
+                                      "involvedObject": {"kind": "Widget"}})
+    assert seconds.status == 400 and seconds.body["message"].endswith(  # a MicroTime has six fractional digits
+        'parsing time "2026-01-02T09:16:20Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as ".000000"')
+    incomplete = await api.post(EVENTS, {"metadata": {"name": "i"}, "eventTime": "2026-01-02T09:16:20.000000Z",
                                          "message": "x" * 2000, "involvedObject": {"kind": "Widget"}})
     assert incomplete.status == 422
     fields = {c["field"] for c in incomplete.body["details"]["causes"]}
     assert {"reportingComponent", "reportingInstance", "action", "reason", "message"} <= fields
+    assert incomplete.body["message"].startswith(  # "default" may hold events of objects without namespace
+        'Event "i" is invalid: [reportingComponent: Required value, reportingComponent: Invalid value: "": name '
+        "part must be non-empty")
+    plain = (await api.get(f"{EVENTS}/{name}")).body  # kube's Go type prints these even when unset
+    assert (plain["reportingComponent"], plain["reportingInstance"]) == ("kopf", "dev")
+    bare = await api.post(EVENTS, {"metadata": {"name": "b"}, "reason": "r", "involvedObject": {"kind": "Widget"}})
+    assert bare.status == 201
+    assert {k: bare.body[k] for k in ("eventTime", "firstTimestamp", "lastTimestamp", "reportingComponent",
+                                      "reportingInstance", "source")} == {
+        "eventTime": None, "firstTimestamp": None, "lastTimestamp": None, "reportingComponent": "",
+        "reportingInstance": "", "source": {}}
 
 
 async def test_table_printer_columns_priority_and_age(widgets: Api) -> None:

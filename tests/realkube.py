@@ -149,6 +149,19 @@ class ControlPlane:
                 proc.kill()
                 proc.wait(10)
 
+    def restart_controller_manager(self) -> None:
+        """Start kube-controller-manager again, so that its garbage collector watches the custom resources
+        installed since it started at once (it looks for new kinds every 30 s on its own)."""
+        proc = self.procs.pop("kube-controller-manager", None)
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        self._start_controller_manager(binaries())
+
     def __enter__(self) -> ControlPlane:
         return self.start()
 

@@ -28,6 +28,9 @@ Command = Callable[[kube_client.Client, str], Awaitable[int]]
 
 CLIENT_TIMEOUT = 20.0
 CLIENT_RETRIES = 2
+# The commands are a user's tool, not the controller: audit logs (and our RBAC checks) tell them apart, as
+# kubectl's and cmctl's own user agents do.
+CLI_USER_AGENT = f"issuer-cli/{kube_client.USER_AGENT.partition('/')[2]}"
 
 
 class CommandError(Exception):
@@ -75,7 +78,8 @@ def run(args: argparse.Namespace, command: Command) -> int:
     namespace = args.namespace or cluster.namespace or "default"
 
     async def main() -> int:
-        async with kube_client.Client(cluster, timeout=CLIENT_TIMEOUT, max_retries=CLIENT_RETRIES) as kube:
+        async with kube_client.Client(cluster, timeout=CLIENT_TIMEOUT, max_retries=CLIENT_RETRIES,
+                                      user_agent=CLI_USER_AGENT) as kube:
             return await command(kube, namespace)
 
     try:

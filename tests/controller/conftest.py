@@ -341,6 +341,7 @@ class Cluster:
         self.ensure_namespace(CLUSTER_RESOURCE_NAMESPACE)
         if self.plane is not None:
             assert self.proxy is not None
+            self.plane.restart_controller_manager()  # its garbage collector then knows the new kinds
             token = self.plane.service_account_kubeconfig(*OPERATOR_SERVICE_ACCOUNT, create=False)
             self.operator_kubeconfig = self.proxy.kubeconfig_via(token, self.tmp / "operator.kubeconfig")
             self.operator.kubeconfig = self.operator_kubeconfig

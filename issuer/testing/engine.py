@@ -434,7 +434,11 @@ class Engine:
         name = str(old_md.get("name", ""))
         if res.status and subresource == "status":
             status = new.get("status")
+            managed = (new.get("metadata") or {}).get("managedFields") if isinstance(new.get("metadata"), dict) \
+                else None
             new = thaw(old)
+            if managed is not None:  # the field manager records writes to any subresource
+                new["metadata"]["managedFields"] = managed
             if status is None:
                 new.pop("status", None)
             else:
@@ -546,7 +550,8 @@ class Engine:
             elif ctype == "application/strategic-merge-patch+json":
                 new = patches.strategic_merge_patch(old, data)
             else:
-                new = patches.apply_patch(old, data, manager=manager, force=force, now=now_time())
+                new = patches.apply_patch(old, data, manager=manager, force=force, now=now_time(),
+                                          subresource=subresource)
         except patches.PatchError as exc:
             raise self._patch_error(exc) from None
         md = _meta(res, new)

@@ -218,20 +218,21 @@ def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
     library, ``test`` against a missing member with value ``null`` succeeds."""
     if not isinstance(ops, list):
         raise _bad_request(
-            f"json: cannot unmarshal {'object' if isinstance(ops, dict) else go_json_type(ops)} into Go value "
-            "of type jsonpatch.Patch"
+            f"error decoding patch: json: cannot unmarshal {go_json_type(ops)} into Go value of type "
+            "[]handlers.jsonPatchOp"
         )
     checked: list[dict[str, Any]] = []
     for op in ops:
         if not isinstance(op, dict):
-            raise _bad_request(f"json: cannot unmarshal {go_json_type(op)} into Go value of type jsonpatch.Operation")
+            raise _bad_request(
+                f"error decoding patch: json: cannot unmarshal {go_json_type(op)} into Go value of type "
+                "handlers.jsonPatchOp"
+            )
         kind = op.get("op")  # kube's json-patch library finds these only when applying: 422s
         if kind not in _OPS:
             raise _unprocessable(f"Unexpected kind: {kind}")
         if "path" not in op:
             raise _unprocessable(f"{kind} operation missing path")
-        if kind in ("add", "replace", "test") and "value" not in op:
-            raise _unprocessable(f"{kind} operation missing value")
         if kind in ("move", "copy") and "from" not in op:
             raise _unprocessable(f"{kind} operation missing from")
         checked.append(op)
@@ -242,7 +243,7 @@ def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
         pointer = op["path"]
         parts = _parse_pointer(pointer)
         if kind == "add":
-            doc = _add(doc, parts, _deepcopy(op["value"]), pointer)
+            doc = _add(doc, parts, _deepcopy(op.get("value")), pointer)
         elif kind == "remove":
             _remove(doc, parts, pointer)
         elif kind == "replace":
@@ -250,10 +251,10 @@ def json_patch(target: dict[str, Any], ops: JSON) -> dict[str, Any]:
                 raise _unprocessable(f"replace operation does not apply: doc is missing key: {pointer}: missing value")
             if parts:
                 _remove(doc, parts, pointer, "replace")
-            doc = _add(doc, parts, _deepcopy(op["value"]), pointer)
+            doc = _add(doc, parts, _deepcopy(op.get("value")), pointer)
         elif kind == "test":
             current = _get(doc, parts, pointer, "test")
-            expected = op["value"]
+            expected = op.get("value")
             if current is _ABSENT:
                 if expected is not None:
                     raise _unprocessable(f"testing value {pointer} failed: test failed")
@@ -594,13 +595,15 @@ def apply_patch(
     manager: str,
     force: bool = False,
     now: str | None = None,
+    subresource: str | None = None,
 ) -> dict[str, Any]:
     """Server-side apply, simplified: merge ``applied`` into ``target`` (``None`` creates) with maps
     merged and lists replaced, and record the applied field set for ``manager`` in
     ``metadata.managedFields`` (an ``Apply`` entry with FieldsV1 ``f:`` keys; ``time`` is set when
     ``now`` is given and the object changes). Fields this manager applied before but omits now are
     removed unless another Apply entry owns them. A field another manager owns with a different value
-    is a conflict (409) unless ``force``, which moves it to ``manager``."""
+    is a conflict (409) unless ``force``, which moves it to ``manager``. A manager is its name, operation
+    and ``subresource`` (recorded in its entry, as kube does for an apply to ``/status``)."""
     if not isinstance(applied, dict):
         raise _bad_request(
             f"error decoding YAML: json: cannot unmarshal {go_json_type(applied)} into Go value of type "
@@ -626,7 +629,8 @@ def apply_patch(
         if not isinstance(entry, dict):
             continue
         fields = _decode_fields(entry.get("fieldsV1"))
-        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+        if entry.get("manager") == manager and entry.get("operation") == "Apply" and \
+                (entry.get("subresource") or None) == subresource:
             previous |= fields
             previous_time = entry.get("time")
             continue
@@ -653,6 +657,8 @@ def apply_patch(
     entry_out: dict[str, Any] = {"manager": manager, "operation": "Apply"}
     if isinstance(applied.get("apiVersion"), str):
         entry_out["apiVersion"] = applied["apiVersion"]
+    if subresource:
+        entry_out["subresource"] = subresource
     if now is not None and _without_managed(result) != _without_managed(base):
         entry_out["time"] = now
     elif previous_time is not None:

@@ -356,6 +356,10 @@ async def test_delete_options_preconditions_dry_run_and_uid_precondition(widgets
     created_by_apply = await api.patch(f"{WIDGETS}/new", dict(widget("new"), metadata={"name": "new"}), APPLY,
                                        params={"fieldManager": "me"})
     assert created_by_apply.status == 201
+    status = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "new"}, "status": {"phase": "x"}}
+    applied_status = await api.patch(f"{WIDGETS}/new/status", status, APPLY, params={"fieldManager": "me"})
+    assert [(e["manager"], e.get("subresource")) for e in applied_status.body["metadata"]["managedFields"]] == [
+        ("me", None), ("me", "status")]
     ok = await api.delete(f"{WIDGETS}/w", {"preconditions": {"uid": uid}, "gracePeriodSeconds": 0})
     assert ok.status == 200 and ok.body["kind"] == "Status"  # as kube answers for custom resources
     service = await api.post("/api/v1/namespaces/default/services",

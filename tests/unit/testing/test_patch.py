@@ -239,7 +239,6 @@ JSON_PATCH_400 = [
 @pytest.mark.parametrize("ops", [
     pytest.param([{"op": "frobnicate", "path": "/a"}], id="an unknown op"),
     pytest.param([{"op": "add", "value": 1}], id="an op without path"),
-    pytest.param([{"op": "add", "path": "/a"}], id="add without value"),
     pytest.param([{"op": "move", "path": "/a"}], id="move without from"),
 ])
 def test_unknown_or_incomplete_json_patch_ops_are_422_as_kube_finds_them_when_applying(ops: Any) -> None:
@@ -254,6 +253,24 @@ def test_malformed_json_patch_is_400(ops: Any) -> None:
     with pytest.raises(PatchError) as info:
         patch.json_patch(target(), ops)
     assert (info.value.code, info.value.reason) == (400, "BadRequest")
+    assert info.value.message.startswith("error decoding patch: json: cannot unmarshal ")
+    assert "Go value of type handlers.jsonPatchOp" in info.value.message or "[]handlers.jsonPatchOp" in \
+        info.value.message
+
+
+def test_an_apply_to_a_subresource_is_its_own_manager_entry() -> None:
+    main = patch.apply_patch(None, applied(duration="1h"), manager="m", now="T")
+    status = patch.apply_patch(main, {"apiVersion": "v1", "kind": "X", "status": {"phase": "Ready"}}, manager="m",
+                               now="T", subresource="status")
+    assert [(e["manager"], e.get("subresource")) for e in status["metadata"]["managedFields"]] == [
+        ("m", None), ("m", "status")]
+    assert status["spec"]["duration"] == "1h"  # the main entry's fields stay
+
+
+def test_a_missing_value_is_null_as_kubes_json_patch_library_reads_it() -> None:
+    added = patch.json_patch(target(), [{"op": "add", "path": "/spec/extra"}])
+    assert "extra" in added["spec"] and added["spec"]["extra"] is None
+    assert patch.json_patch(target(), [{"op": "test", "path": "/spec/missing"}]) == target()
 
 
 def test_json_patch_is_atomic_when_a_later_op_fails() -> None:

@@ -17,7 +17,8 @@ deletecollection; Events excluded, Leases counted apart) and the refused ones; r
 server saw them and how many of the operator's requests it had in flight; the CPU seconds each process
 spent (operator, API server, etcd, the bench), what the rest of the machine used meanwhile (from /proc:
 on a shared machine other work takes cores, so read certs/s together with that share), and the rate this
-CPU cost would allow on otherwise idle cores; the operator's peak RSS. Then the ratios real/embedded and
+CPU cost would allow on otherwise idle cores (the cost itself grows when other work shares the cores); the
+operator's peak RSS. Then the ratios real/embedded and
 the goals' verdicts. With RSA-2048 also the ratio to a one-core raw keygen loop measured in the same run.
 
 Run (from the repository root; scripts/controlplane/build builds the control plane once, then caches it):

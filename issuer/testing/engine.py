@@ -835,6 +835,8 @@ class Engine:
             causes = _ingress_causes(obj)
             if causes:
                 raise errors.invalid(res, str(md.get("name", "")), causes)
+            if old is None:
+                obj["status"] = {"loadBalancer": {}}
         return warnings
 
     def _default_service(self, obj: Obj, old: Obj | None) -> None:
@@ -1391,10 +1393,11 @@ def _ingress_causes(obj: Obj) -> list[FieldCause]:
                 continue
             field = f"spec.rules[{i}].http.paths[{j}]"
             path_type = path.get("pathType")
-            if not path_type:
+            if not path_type:  # kube checks nothing else of a path without pathType
                 causes.append(FieldCause("FieldValueRequired", "Required value: pathType must be specified",
                                          f"{field}.pathType"))
-            elif path_type not in ("Exact", "Prefix", "ImplementationSpecific"):
+                continue
+            if path_type not in ("Exact", "Prefix", "ImplementationSpecific"):
                 causes.append(FieldCause("FieldValueNotSupported", f'Unsupported value: "{path_type}": supported '
                                          'values: "Exact", "ImplementationSpecific", "Prefix"', f"{field}.pathType"))
             backend = path.get("backend")

@@ -291,7 +291,7 @@ class Engine:
             if field_validation != "Ignore":
                 warnings = [f'unknown field "{p}"' for p in pruned]
         schema.apply_defaults(obj, res.schema)
-        causes = schema.validate(obj, res.schema, old=old)
+        causes = schema.validate(obj, res.schema, old=old, skip_rules_when_invalid=True)
         if causes:
             raise errors.invalid(res, str(_md(obj).get("name", "")),
                                  [FieldCause(c.reason, c.message, c.field) for c in causes])
@@ -322,9 +322,11 @@ class Engine:
         if not md.get("name"):
             prefix = md.get("generateName")
             if not prefix:
-                raise errors.invalid(res, "", [FieldCause("FieldValueRequired",
-                                                          "Required value: name or generateName is required",
-                                                          "metadata.name")])
+                causes = [FieldCause("FieldValueRequired", "Required value: name or generateName is required",
+                                     "metadata.name")]
+                if res.schema is not None and schema.has_rules(res.schema):  # a blocking error: no rule runs
+                    causes.append(FieldCause(schema.NOT_CHECKED.reason, schema.NOT_CHECKED.message, "<nil>"))
+                raise errors.invalid(res, "", causes)
             generated = True
             md["name"] = str(prefix) + "".join(random.choices(_GEN_CHARS, k=5))
         name = str(md["name"])

@@ -97,7 +97,7 @@ def invalid(res: Resource, name: str, causes: list[FieldCause], *, qualified: st
     texts = list(dict.fromkeys(c.text() for c in causes))  # kube's message aggregates equal errors once
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     what = qualified or res.qualified_kind
-    details: dict[str, Any] = {"name": name}
+    details: dict[str, Any] = {"name": name} if name else {}  # omitempty
     if res.group:
         details["group"] = res.group
     details["kind"] = res.kind

@@ -428,7 +428,8 @@ def _type_ok(value: JSON, typ: str) -> bool:
     return True
 
 
-def validate(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None) -> list[Cause]:
+def validate(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None, *,
+             skip_rules_when_invalid: bool = False) -> list[Cause]:
     """Validate ``obj`` against a structural schema and return the causes of a 422 (empty if valid).
 
     Checks type (integer vs number, ``x-kubernetes-int-or-string``, ``nullable``), required, enum,
@@ -440,10 +441,41 @@ def validate(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | 
     Messages follow kube-apiserver's wording, and as there all schema errors come before the CEL
     errors. apiVersion/kind/metadata at the root are not checked here (the server validates
     ObjectMeta itself). Schema dicts are treated as immutable: per-node facts are cached by identity.
+    ``skip_rules_when_invalid`` answers as kube-apiserver does: after a blocking schema error (required,
+    enum, type, too long, too many) no CEL rule runs and a ``<nil>`` cause says so.
     """
     causes = _Causes()
     _validate_node(obj, schema, "", causes, _MISSING if old is None else old, root=True)
+    if skip_rules_when_invalid and any(c.reason in _BLOCKING for c in causes) and has_rules(schema):
+        # kube evaluates no CEL rule on an object whose schema errors could break them, and says so
+        return [*causes, NOT_CHECKED]
     return [*causes, *causes.cel]
+
+
+# the schema errors after which kube skips the CEL rules (apiextensions' hasBlockingErr)
+_BLOCKING: Final = frozenset({"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany",
+                              "FieldValueTypeInvalid"})
+NOT_CHECKED: Final = Cause("FieldValueInvalid", "Invalid value: null: some validation rules were not checked because "
+                           "the object was invalid; correct the existing errors to complete validation", "<nil>")
+_HAS_RULES: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
+def has_rules(schema: Any) -> bool:
+    """Whether a schema holds any x-kubernetes-validations rule (cached per schema dict)."""
+    if not isinstance(schema, dict):
+        return False
+    cached = _HAS_RULES.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    found = bool(schema.get("x-kubernetes-validations")) or any(
+        has_rules(sub) for key, sub in schema.items()
+        if key in ("properties", "additionalProperties", "items", "allOf", "anyOf", "oneOf", "not")
+        for sub in (sub.values() if key == "properties" and isinstance(sub, dict)
+                    else sub if isinstance(sub, list) else [sub]))
+    if len(_HAS_RULES) > 4096:
+        _HAS_RULES.clear()
+    _HAS_RULES[id(schema)] = (schema, found)
+    return found
 
 
 class _Causes(list[Cause]):
@@ -547,11 +579,6 @@ def _validate_object(
     root: bool,
     cel: bool,
 ) -> None:
-    required = schema.get("required")
-    if required:
-        for key in required:
-            if key not in value:
-                causes.append(Cause(REQUIRED, "Required value", _child(path, key)))
     n = len(value)
     max_props = schema.get("maxProperties")
     if max_props is not None and n > max_props:
@@ -582,6 +609,11 @@ def _validate_object(
                 continue
         child_old = old_map.get(key, _MISSING) if old_map is not None else _MISSING
         _validate_node(item, sub, _child(path, key), causes, child_old, cel=cel)
+    required = schema.get("required")  # kube reports missing properties after the properties' own errors
+    if required:
+        for key in required:
+            if key not in value:
+                causes.append(Cause(REQUIRED, "Required value", _child(path, key)))
 
 
 def _validate_array(
@@ -806,10 +838,10 @@ def _cel_hook(value: JSON, schema: dict[str, Any], path: str, causes: list[Cause
             body = f"Forbidden: {message}"
         elif reason == REQUIRED:
             body = f"Required value: {message}"
-        elif reason == DUPLICATE:
-            body = f"Duplicate value: {_go_quote(type_name)}"
-        else:
-            body = f"Invalid value: {_go_quote(type_name)}: {message}"
+        else:  # kube v1.37 quotes a scalar self and leaves an object or list out
+            shown = "" if isinstance(value, (dict, list)) else f"{_go_value(value)}: "
+            body = f"Duplicate value: {shown.removesuffix(': ')}" if reason == DUPLICATE else \
+                f"Invalid value: {shown}{message}"
         causes.append(Cause(reason, body, field))
 
 

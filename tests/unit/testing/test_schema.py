@@ -687,7 +687,8 @@ def test_several_certificate_problems_are_all_reported() -> None:
     body = certificate(privateKey={"algorithm": "DSA"}, usages=["server auth", "bogus"])
     del body["spec"]["secretName"]
     fields = [c.field for c in schema.validate(body, CERTIFICATE_SCHEMA)]
-    assert fields == ["spec.secretName", "spec.privateKey.algorithm", "spec.usages[1]"]
+    # kube reports a missing required property after the errors of the properties present
+    assert fields == ["spec.privateKey.algorithm", "spec.usages[1]", "spec.secretName"]
 
 
 def test_cause_renders_like_a_kube_status_cause() -> None:
@@ -731,7 +732,7 @@ CEL_CASES = [
     pytest.param(
         RENEW,
         {"renewBefore": "59s"},
-        [Cause("FieldValueInvalid", 'Invalid value: "object": renewBefore too short', "spec")],
+        [Cause("FieldValueInvalid", 'Invalid value: renewBefore too short', "spec")],
         id="renewBefore of 59s fails with the rule message",
     ),
     pytest.param(
@@ -753,7 +754,7 @@ CEL_CASES = [
         [
             Cause(
                 "FieldValueInvalid",
-                'Invalid value: "object": failed rule: '
+                'Invalid value: failed rule: '
                 "[has(self.acme), has(self.ca), has(self.selfSigned)].filter(x, x).size() == 1",
                 "spec",
             )
@@ -763,13 +764,13 @@ CEL_CASES = [
     pytest.param(
         {"rule": "self.name.size() <= 4", "fieldPath": ".name"},
         {"name": "toolong"},
-        [Cause("FieldValueInvalid", 'Invalid value: "object": failed rule: self.name.size() <= 4', "spec.name")],
+        [Cause("FieldValueInvalid", 'Invalid value: failed rule: self.name.size() <= 4', "spec.name")],
         id="fieldPath moves the cause to the named field",
     ),
     pytest.param(
         {"rule": "self.replicas <= 3", "messageExpression": "'replicas ' + string(self.replicas) + ' is more than 3'"},
         {"replicas": 5},
-        [Cause("FieldValueInvalid", 'Invalid value: "object": replicas 5 is more than 3', "spec")],
+        [Cause("FieldValueInvalid", 'Invalid value: replicas 5 is more than 3', "spec")],
         id="messageExpression computes the message",
     ),
     pytest.param(
@@ -814,7 +815,7 @@ CEL_CASES = [
         [
             Cause(
                 "FieldValueInvalid",
-                'Invalid value: "object": failed rule: size(self.labels) < 2',
+                'Invalid value: failed rule: size(self.labels) < 2',
                 "spec.labels[app.kubernetes.io/name]",
             )
         ],
@@ -879,7 +880,7 @@ TRANSITION_CASES = [
         IMMUTABLE,
         {"name": "a"},
         {"name": "b"},
-        [Cause("FieldValueInvalid", 'Invalid value: "object": spec is immutable', "spec")],
+        [Cause("FieldValueInvalid", 'Invalid value: spec is immutable', "spec")],
         id="a changed spec fails with spec is immutable",
     ),
     pytest.param(
@@ -893,7 +894,7 @@ TRANSITION_CASES = [
         {"rule": "oldSelf.orValue(self).name == self.name", "optionalOldSelf": True, "message": "name changed"},
         {"name": "a"},
         {"name": "b"},
-        [Cause("FieldValueInvalid", 'Invalid value: "object": name changed', "spec")],
+        [Cause("FieldValueInvalid", 'Invalid value: name changed', "spec")],
         id="optionalOldSelf sees the old value on update",
     ),
 ]
@@ -927,7 +928,7 @@ def test_transition_rules_on_list_items_correlate_map_lists_by_key() -> None:
     old = obj({"ports": [{"name": "a", "port": 1}, {"name": "b", "port": 2}]})
     new = obj({"ports": [{"name": "b", "port": 3}, {"name": "a", "port": 1}, {"name": "c", "port": 9}]})
     assert schema.validate(new, sch, old=old) == [
-        Cause("FieldValueInvalid", 'Invalid value: "object": port is immutable', "spec.ports[0]")
+        Cause("FieldValueInvalid", 'Invalid value: port is immutable', "spec.ports[0]")
     ]
 
 
@@ -935,7 +936,7 @@ def test_rules_on_a_scalar_field_see_the_scalar_as_self() -> None:
     sch = cel_spec(name={"type": "string", "x-kubernetes-validations": [{"rule": "self.size() <= 64"}]})
     assert schema.validate(obj({"name": "x" * 64}), sch) == []
     assert schema.validate(obj({"name": "x" * 65}), sch) == [
-        Cause("FieldValueInvalid", 'Invalid value: "string": failed rule: self.size() <= 64', "spec.name")
+        Cause("FieldValueInvalid", f'Invalid value: "{"x" * 65}": failed rule: self.size() <= 64', "spec.name")
     ]
 
 
@@ -1190,7 +1191,7 @@ def test_rules_the_fast_engine_does_not_know_run_on_cel_python() -> None:
         "x-kubernetes-validations": [{"rule": rule, "message": "too small"}],
     }
     assert schema.validate({"n": 2}, sch) == []
-    assert schema.validate({"n": 1}, sch) == [Cause("FieldValueInvalid", 'Invalid value: "object": too small', "")]
+    assert schema.validate({"n": 1}, sch) == [Cause("FieldValueInvalid", 'Invalid value: too small', "")]
 
 
 def test_the_real_certificate_duration_rule_shape_runs_fast() -> None:
@@ -1202,7 +1203,7 @@ def test_the_real_certificate_duration_rule_shape_runs_fast() -> None:
     }
     assert not isinstance(compiled := schema._compile(rule["messageExpression"]), str) and compiled.fast
     assert schema.validate(obj({"duration": "1h", "renewBefore": "90m"}), cel_spec(rule)) == [
-        Cause("FieldValueInvalid", 'Invalid value: "object": duration 1h must be greater than renewBefore 90m', "spec")
+        Cause("FieldValueInvalid", 'Invalid value: duration 1h must be greater than renewBefore 90m', "spec")
     ]
 
 
@@ -1325,6 +1326,14 @@ def test_schema_errors_come_before_cel_errors_which_come_parent_first() -> None:
             "Invalid value: 0: spec.replicas in body should be greater than or equal to 1",
             "spec.replicas",
         ),
-        Cause("FieldValueInvalid", 'Invalid value: "object": spec rule', "spec"),
-        Cause("FieldValueInvalid", 'Invalid value: "string": name rule', "spec.name"),
+        Cause("FieldValueInvalid", "Invalid value: spec rule", "spec"),  # an object self is left out,
+        Cause("FieldValueInvalid", 'Invalid value: "abc": name rule', "spec.name"),  # a scalar quoted
     ]
+    # as the server answers (kube-apiserver's hasBlockingErr): no rule runs after a blocking schema error
+    blocked = schema.validate(obj({"name": "abc", "replicas": 0}), sch, skip_rules_when_invalid=True)
+    assert [c.field for c in blocked] == ["spec.name", "spec.replicas", "<nil>"]
+    assert blocked[-1] == schema.NOT_CHECKED
+    assert blocked[-1].message == ("Invalid value: null: some validation rules were not checked because the object "
+                                   "was invalid; correct the existing errors to complete validation")
+    unblocked = schema.validate(obj({"name": "ab", "replicas": 0}), sch, skip_rules_when_invalid=True)
+    assert [c.field for c in unblocked] == ["spec.replicas", "spec", "spec.name"]  # minimum does not block

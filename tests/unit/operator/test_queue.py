@@ -146,3 +146,29 @@ def test_the_timer_heap_stays_proportional_to_live_keys() -> None:
     clock.now += 86400.0 * 31
     wq._pop_due()
     assert len(wq) == 1_000 and wq.scheduled == 0 and not wq._heap
+
+
+async def test_a_claimed_key_leaves_the_queue_and_an_add_meanwhile_waits_for_done() -> None:
+    wq = q.WorkQueue("t")
+    wq.add("a")
+    wq.add("b")
+    assert wq.claim("a"), "a queued key is claimed by inline work"
+    assert len(wq) == 1, "and taken out of the queue: the inline work does what its reconcile would"
+    wq.add("a")  # a watch event during the inline work
+    assert len(wq) == 1, "no second reconcile beside the inline work"
+    wq.done("a")
+    assert [await wq.get(), await wq.get()] == ["b", "a"]
+
+
+async def test_a_key_a_worker_holds_cannot_be_claimed_until_released() -> None:
+    wq = q.WorkQueue("t")
+    wq.add("a")
+    held = await wq.get()
+    assert not wq.claim("a")
+    waiter = asyncio.ensure_future(wq.released("a"))
+    await asyncio.sleep(0)
+    assert not waiter.done(), "released waits while the worker holds the key"
+    wq.done(held)
+    await asyncio.wait_for(waiter, 1)
+    assert wq.claim("a")
+    await asyncio.wait_for(wq.released("b"), 1)  # a key nobody holds: at once

@@ -618,7 +618,13 @@ def apply_patch(
     clean = dict(applied.items())
     if isinstance(clean.get("metadata"), dict):
         clean["metadata"] = {k: v for k, v in clean["metadata"].items() if k != "managedFields"}
-    current = _leaves(clean)
+    current: set[_Path]
+    if subresource == "status":  # an apply to /status owns status fields only
+        status = clean.get("status")
+        current = _leaves(status, ("status",)) if isinstance(status, dict) and status else \
+            ({("status",)} if isinstance(status, dict) else set())
+    else:
+        current = _leaves(clean)
 
     previous: set[_Path] = set()
     previous_time: Any = None

@@ -264,6 +264,7 @@ def test_an_apply_to_a_subresource_is_its_own_manager_entry() -> None:
                                now="T", subresource="status")
     assert [(e["manager"], e.get("subresource")) for e in status["metadata"]["managedFields"]] == [
         ("m", None), ("m", "status")]
+    assert status["metadata"]["managedFields"][1]["fieldsV1"] == {"f:status": {"f:phase": {}}}
     assert status["spec"]["duration"] == "1h"  # the main entry's fields stay
 
 

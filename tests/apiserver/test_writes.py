@@ -187,7 +187,10 @@ async def test_unknown_fields_pruned_warn_header_strict_400_ignore_silent(widget
     ignore = await api.post(WIDGETS, widget("c", foo=1), params={"fieldValidation": "Ignore"})
     assert ignore.status == 201 and "Warning" not in ignore.headers and "foo" not in ignore.body["spec"]
     patched = await api.patch(f"{WIDGETS}/a", {"spec": {"bar": 2}}, params={"fieldValidation": "Strict"})
-    assert patched.status == 400
+    assert patched.status == 422 and patched.body["reason"] == "Invalid"  # kube checks the patched object
+    assert patched.body["message"].startswith(' "" is invalid: patch: Invalid value: "{\\"apiVersion\\":')
+    assert patched.body["message"].endswith('": strict decoding error: unknown field "spec.bar"')
+    assert patched.body["details"]["causes"][0]["field"] == "patch"
     bad_json = await api.req("POST", WIDGETS, raw=b"{not json", ctype="application/json")
     assert bad_json.status == 400 and bad_json.body["message"] == (
         "the object provided is unrecognized (must be of type Widget): couldn't get version/kind; json parse "

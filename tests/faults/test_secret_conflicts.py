@@ -146,8 +146,18 @@ def test_a_certificate_deleted_mid_issuance_leaves_nothing_behind(shared: FaultC
     # an external signer that never answers: the issuance stays in flight (temporary key + request)
     with h.ExternalSigner(c, ns, lambda cr: None):
         c.api.create(h.certificate("gone", ns, h.BAD_REF))
-        c.wait_for("request and temporary key", lambda: c.requests_of("gone", ns) and c.next_key_secrets(ns),
-                   timeout=10)
+
+        def waiting() -> bool:
+            """The request and the temporary key are there, and the reconcile that made them has written
+            the Certificate's status (Issuing, the key's name): it waits on the signer. Deleting before that
+            write races the reconcile itself (the write meets a 404), the random moments below."""
+            keys = c.next_key_secrets(ns)
+            crt = c.get("Certificate", "gone", ns) or {}
+            issuing = condition(crt, "Issuing") or {}
+            return bool(c.requests_of("gone", ns) and keys and issuing.get("status") == "True"
+                        and (crt.get("status") or {}).get("nextPrivateKeySecretName") == keys[0]["metadata"]["name"])
+
+        c.wait_for("request, temporary key and the status naming it", waiting, timeout=10)
         since = time.time()
         c.api.delete("certificates", "gone", ns)
         c.wait_for("owned objects collected", lambda: not c.requests_of("gone", ns) and not c.next_key_secrets(ns),

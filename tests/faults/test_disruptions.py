@@ -2,7 +2,9 @@
 moments, (b) API writes answering 409, 500 and 504, (c) the API server refusing connections, (d) watch
 streams dropped and 410 Gone forced by a tiny history window. Each ends with every Certificate Ready, its
 Secret verified by openssl with a matching key, one CertificateRequest per revision, no temporary key
-Secret left, and another writer's data on the Secrets kept."""
+Secret left, and another writer's data on the Secrets kept. Each runs on both API servers: on the real one
+the faults are the fault proxy's, in front of which only the operator talks (the test's own requests go
+straight to the server)."""
 
 from __future__ import annotations
 

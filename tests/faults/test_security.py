@@ -9,6 +9,10 @@
 - hypothesis-made Certificates and Issuers (what the CRD schemas accept) applied to the running operator:
   it stays up, logs no traceback, and each object gets a condition or an Event within seconds; likewise
   Ingresses with made-up cert-manager annotations end as ingress-shim's decision says.
+
+Each runs on both API servers (the `sec` cluster per backend, embedded first): the RBAC check also reads
+the real servers' audit logs (their own authorizer judged the operator), and the private keys searched
+for are every version of every Secret the clusters' recorders saw, on either backend.
 """
 
 from __future__ import annotations

@@ -6,13 +6,25 @@ collections, objects, `/status`), negotiates JSON and `as=Table`, streams watche
 request. `EmbeddedAPIServer` is the async context manager tests and `issuer apiserver` use;
 `ServerThread` runs one in a background thread for synchronous callers. Known simplifications: no
 authentication or authorization (any token works), JSON only on the way out (protobuf request bodies
-are decoded for the kinds kubectl's `create` commands send), server-side apply without conflict
-detection, `managedFields` only from apply, no admission webhooks (ValidatingAdmissionPolicies are
-evaluated, see issuer.testing.admission, every request being made by one fixed user, `system:admin` in
+are decoded for the kinds kubectl's `create` commands send), `managedFields` only from server-side
+apply (no Update entries for create/update/other patches, so apply conflicts only with other
+appliers), no admission webhooks (ValidatingAdmissionPolicies are evaluated, see
+issuer.testing.admission, every request being made by one fixed user, `system:admin` in
 `system:masters`, whom the authorizer allows everything), no conversion webhooks (CRD versions
-convert with strategy None), built-in kinds beyond Secret/ConfigMap/Event/Lease/Namespace/CRD are stored
-without validation, and a watch or continue token newer than the server (a restarted playground) is
-answered 410 so clients re-list."""
+convert with strategy None), built-in kinds beyond Secret/ConfigMap/Event/Lease/Namespace/CRD are
+stored without validation, and a watch or continue token newer than the server (a restarted
+playground) is answered 410 so clients re-list.
+
+tests/apiserver/test_parity.py replays its scenarios against a real kube-apiserver (v1.37) too; the
+differences it knows and keeps are these: /version claims v1.32 (the machine's kubectl) without the
+compatibility-version fields; no `namespaces/finalize` subresource (namespaces finalize internally);
+the watch history is a window of `history_window` events answered 410 beyond it, where kube's watch
+cache replays for at least 75 s (a test never sees kube's 410); CRD validation reports each version's
+schema at `spec.versions[i].schema` and compiles the rules of an invalid schema, where kube validates
+its internal form (a schema shared by all versions at `spec.validation`, Go value dumps in messages,
+a consequent `status.storedVersions` cause) and stops at the schema error; and the Update entries
+above. Everything else the table checks (Status bodies and messages, headers, watch sequences,
+managedFields of appliers, Tables, discovery, lists) answers as kube does."""
 
 from __future__ import annotations
 

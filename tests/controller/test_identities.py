@@ -135,6 +135,21 @@ def grant_signer(c: Cluster, who: str, signer: str, namespace: str | None = None
          "subjects": [{"kind": "User", "name": who, "apiGroup": "rbac.authorization.k8s.io"}]}]))
 
 
+def held_request_and_approver(c: Cluster, name: str) -> tuple[str, str]:
+    """A fresh namespace whose Certificate `held` waits for approval of `held-1`, and a user there bound to
+    `edit` plus `update`/`patch` on certificaterequests/status (what an approver needs besides the
+    signer); returns (namespace, user)."""
+    ns = fresh_name(name)
+    c.ensure_namespace(ns)
+    selfsigned_certificate(c, ns, "held")
+    c.wait_for("the request", lambda: c.get("CertificateRequest", "held-1", ns))
+    who = fresh_name(name)
+    bind(c, ns, who, "edit")
+    c.apply_yaml(yaml.safe_dump({**APPROVER_STATUS_ROLE, "metadata": {"name": "cr-status", "namespace": ns}}))
+    bind(c, ns, who, "cr-status", cluster_role=False)
+    return ns, who
+
+
 @pytest.mark.parametrize(("signer", "in_namespace"), [
     pytest.param("issuers.cert-manager.io/{ns}.ss", False, id="an approver named for the issuer approves"),
     pytest.param("issuers.cert-manager.io/*", False, id="an approver for every Issuer approves"),
@@ -142,14 +157,7 @@ def grant_signer(c: Cluster, who: str, signer: str, namespace: str | None = None
 ])
 def test_an_approver_with_approve_on_the_signer_approves(manual: Cluster, signer: str, in_namespace: bool) -> None:
     c = manual
-    ns = fresh_name("approve")
-    c.ensure_namespace(ns)
-    selfsigned_certificate(c, ns, "held")
-    c.wait_for("the request", lambda: c.get("CertificateRequest", "held-1", ns))
-    who = fresh_name("carol")
-    bind(c, ns, who, "edit")
-    c.apply_yaml(yaml.safe_dump({**APPROVER_STATUS_ROLE, "metadata": {"name": "cr-status", "namespace": ns}}))
-    bind(c, ns, who, "cr-status", cluster_role=False)
+    ns, who = held_request_and_approver(c, "carol")
     grant_signer(c, who, signer.format(ns=ns), ns if in_namespace else None)
 
     approved = cli(user(c, who), ns, "approve", "held-1")
@@ -160,14 +168,7 @@ def test_an_approver_with_approve_on_the_signer_approves(manual: Cluster, signer
 @pytest.mark.parametrize("verb", ["approve", "deny"])
 def test_an_approver_without_approve_on_the_signer_is_refused(manual: Cluster, verb: str) -> None:
     c = manual
-    ns = fresh_name("refuse")
-    c.ensure_namespace(ns)
-    selfsigned_certificate(c, ns, "held")
-    c.wait_for("the request", lambda: c.get("CertificateRequest", "held-1", ns))
-    who = fresh_name("dave")
-    bind(c, ns, who, "edit")
-    c.apply_yaml(yaml.safe_dump({**APPROVER_STATUS_ROLE, "metadata": {"name": "cr-status", "namespace": ns}}))
-    bind(c, ns, who, "cr-status", cluster_role=False)
+    ns, who = held_request_and_approver(c, "dave")
     grant_signer(c, who, "issuers.cert-manager.io/some-other.issuer")
 
     refused = cli(user(c, who), ns, verb, "held-1")

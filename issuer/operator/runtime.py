@@ -525,7 +525,9 @@ class Runtime:
         pending: t.CertificateStatus | None = None  # decided but not yet written
         unwatched: dict[str, Any] | None = None
         looked = False  # the live read of an unwatched Secret happens once per reconcile, not per round
-        for _ in range(MAX_STEPS):
+        steps, rounds, generation = 0, 0, None
+        while steps < MAX_STEPS and rounds < 4 * MAX_STEPS:
+            rounds += 1
             obj = self.cache.get(cache_mod.CERTIFICATE, ns, name)
             if obj is None:
                 return None
@@ -534,6 +536,10 @@ class Runtime:
             except InvalidObject as exc:
                 await self._invalid_certificate(obj, exc)
                 return None
+            # The budget guards against rounds that never settle; a user's spec change during the reconcile
+            # (a new generation: a new issuance to run) is progress, so the count starts again.
+            steps = 1 if cert.metadata.generation != generation else steps + 1
+            generation = cert.metadata.generation
             if pending is not None:
                 cert = dataclasses.replace(cert, status=pending)
             if not looked:

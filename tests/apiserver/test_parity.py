@@ -37,7 +37,7 @@ import pytest
 import requests
 
 from issuer.testing.server import ServerThread
-from tests.apiserver.conftest import APPLY, JSONPATCH, MERGE, SMP, TABLE, widget, widget_crd
+from tests.apiserver.conftest import APPLY, JSONPATCH, MERGE, SMP, TABLE, Resp, widget, widget_crd
 from tests.realkube import ControlPlane
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -49,16 +49,6 @@ TIME_KEYS = frozenset({"creationTimestamp", "deletionTimestamp", "lastTransition
 
 
 # -- the two servers, side by side ---------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Resp:
-    status: int
-    body: Any
-    headers: Any
-
-    @property
-    def rv(self) -> str:
-        return str(self.body["metadata"]["resourceVersion"])
 
 
 @dataclasses.dataclass
